@@ -1,0 +1,68 @@
+"""Device detection and seeding shared by the setup cell of every notebook.
+
+Nothing here imports TensorFlow: notebooks that do not need it should not pay its import time.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import random
+
+import numpy as np
+
+#: The first code cell of every notebook (chapters, exercises, solutions), verbatim.
+#: On Colab it installs this package without its dependencies, so Colab's own torch,
+#: TensorFlow and NumPy stay as they are; elsewhere it installs nothing.
+SETUP_CELL = """\
+# Setup: on Colab, install the course's `utils` without touching Colab's torch, TensorFlow or NumPy.
+import sys
+
+if "google.colab" in sys.modules:
+    %pip install -q --no-deps "optim-course @ git+https://github.com/optim-course/optimizing-and-fine-tuning@main"
+
+from utils.environment import describe_device
+
+describe_device()"""
+
+
+def torch_device() -> str:
+    """Return ``"cuda"`` when PyTorch sees a GPU, else ``"cpu"`` (also when torch is missing)."""
+    if importlib.util.find_spec("torch") is None:
+        return "cpu"
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def describe_device() -> str:
+    """Print and return one line saying where the course's PyTorch code will run."""
+    device = torch_device()
+    if device == "cuda":
+        import torch
+
+        message = f"PyTorch will use the GPU: {torch.cuda.get_device_name(0)}"
+    else:
+        message = "PyTorch will use the CPU (no GPU found); every notebook is sized to run fast on it."
+    print(message)
+    return message
+
+
+def seed_everything(seed: int = 0) -> np.random.Generator:
+    """Seed Python, NumPy, and torch/TensorFlow if they are already imported.
+
+    Returns a fresh ``np.random.Generator`` seeded with ``seed``; prefer passing it around
+    over relying on global state.
+    """
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed)
+    os.environ.setdefault("PYTHONHASHSEED", str(seed))
+    import sys
+
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(seed)
+    if "tensorflow" in sys.modules:
+        sys.modules["tensorflow"].random.set_seed(seed)
+    return np.random.default_rng(seed)
