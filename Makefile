@@ -14,7 +14,6 @@ export PATH := $(BIN):$(PATH)
 export HF_HUB_OFFLINE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
-export MPLBACKEND := Agg
 
 .PHONY: book test serve clean distclean bench exercises lint install
 
