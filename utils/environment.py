@@ -35,8 +35,23 @@ def torch_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def describe_device() -> str:
-    """Print and return one line saying where the course's PyTorch code will run."""
+def quiet_tensorflow() -> None:
+    """Keep TensorFlow's C++ start-up chatter out of notebook outputs.
+
+    Must run before TensorFlow is first imported; the setup cell does it through
+    :func:`describe_device`. ``TF_ENABLE_ONEDNN_OPTS=0`` also makes CPU results reproducible
+    (oneDNN may reorder floating-point sums). Values a user already set are kept.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+
+def describe_device() -> None:
+    """Print one line saying where the course's PyTorch code will run.
+
+    Called by the setup cell of every notebook, it also calls :func:`quiet_tensorflow`.
+    """
+    quiet_tensorflow()
     device = torch_device()
     if device == "cuda":
         import torch
@@ -45,7 +60,6 @@ def describe_device() -> str:
     else:
         message = "PyTorch will use the CPU (no GPU found); every notebook is sized to run fast on it."
     print(message)
-    return message
 
 
 def seed_everything(seed: int = 0) -> np.random.Generator:
