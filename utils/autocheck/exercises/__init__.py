@@ -1,0 +1,1 @@
+"""One module per chapter, ``chNN.py``, defining ``EXERCISE_SET`` (see :mod:`utils.autocheck`)."""

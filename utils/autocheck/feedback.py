@@ -1,0 +1,135 @@
+"""Show verdicts, hints and summaries: coloured HTML in Jupyter/Colab, plain text elsewhere.
+
+Every verdict is displayed as one bundle with two representations, ``text/html`` (what Jupyter
+and Colab render) and ``text/plain`` (terminals, nbval, plain-text front ends), and a record for
+the instructor's grader in the output's *metadata* under ``application/vnd.autocheck+json``. In
+the metadata rather than as a third representation, so that no front end or book builder meets a
+MIME type it does not know (myst-nb would warn, and the book is built with warnings as errors).
+
+Messages may quote code between backticks; the HTML turns those into ``<code>``.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import sys
+from typing import Any
+
+from .core import Outcome, Result
+
+MIME_TYPE = "application/vnd.autocheck+json"  # the key of the grader's record in output metadata
+
+LABELS = {
+    Outcome.CORRECT: ("Correct", "#2e7d32"),
+    Outcome.INCORRECT: ("Incorrect", "#c62828"),
+    Outcome.NOT_ATTEMPTED: ("Not attempted", "#616161"),
+    Outcome.ERROR: ("Error", "#e65100"),
+}
+HINT_COLOUR = "#1565c0"
+_BOX = (
+    "border-left: 4px solid {colour}; padding: 4px 10px; margin: 4px 0; "
+    "font-family: var(--jp-ui-font-family, sans-serif); font-size: 0.95em; line-height: 1.45"
+)
+
+
+def _inline(text: str) -> str:
+    """Escape ``text`` for HTML and turn `code` spans into <code> elements."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text, quote=False))
+
+
+def _item(line: str) -> str:
+    label, colon, rest = line.partition(": ")
+    if label == "Hint" and colon:
+        return f'<strong style="color: {HINT_COLOUR}">Hint:</strong> {_inline(rest)}'
+    return _inline(line)
+
+
+def box(label: str, colour: str, heading: str, lines: list[str]) -> str:
+    items = "".join(f"<li>{_item(line)}</li>" for line in lines)
+    body = f'<ul style="margin: 2px 0 2px 1.2em; padding: 0">{items}</ul>' if items else ""
+    return (
+        f'<div class="autocheck" style="{_BOX.format(colour=colour)}">'
+        f'<strong style="color: {colour}">{label}</strong> — {_inline(heading)}{body}</div>'
+    )
+
+
+def _heading(result: Result) -> str:
+    return f"Exercise {result.exercise_id} (`{result.name}`): {result.message}"
+
+
+def result_text(result: Result) -> str:
+    label, _ = LABELS[result.outcome]
+    return "\n".join([f"{label} — {_heading(result)}", *(f"  {line}" for line in result.details)])
+
+
+def result_html(result: Result) -> str:
+    label, colour = LABELS[result.outcome]
+    return box(label, colour, _heading(result), result.details)
+
+
+def hint_text(exercise_id: str, name: str, level: int, total: int, text: str) -> str:
+    more = f' Next: `hint("{exercise_id}", {level + 1})`.' if level < total else ""
+    return f"Hint {level} of {total} — Exercise {exercise_id} (`{name}`): {text}{more}"
+
+
+def hint_html(exercise_id: str, name: str, level: int, total: int, text: str) -> str:
+    plain = hint_text(exercise_id, name, level, total, text)
+    label, _, heading = plain.partition(" — ")
+    return box(label, HINT_COLOUR, heading, [])
+
+
+def summary_rows(rows: list[tuple[str, str, int, int, str]]) -> tuple[int, int, int, int]:
+    """(passed, exercises, points, max points) of ``(id, title, points, max, outcome)`` rows."""
+    passed = sum(1 for row in rows if row[4] == Outcome.CORRECT.value)
+    return passed, len(rows), sum(row[2] for row in rows), sum(row[3] for row in rows)
+
+
+def summary_text(title: str, rows: list[tuple[str, str, int, int, str]]) -> str:
+    passed, total, points, max_points = summary_rows(rows)
+    lines = [f"{title}: {passed}/{total} passed, {points}/{max_points} points"]
+    width = max((len(row[1]) for row in rows), default=0)
+    for exercise_id, exercise_title, got, worth, outcome in rows:
+        lines.append(f"  {exercise_id:<5} {exercise_title:<{width}}  {outcome:<13} {got}/{worth}")
+    return "\n".join(lines)
+
+
+def summary_html(title: str, rows: list[tuple[str, str, int, int, str]]) -> str:
+    passed, total, points, max_points = summary_rows(rows)
+    colour = LABELS[Outcome.CORRECT if passed == total else Outcome.INCORRECT][1]
+    colours = {outcome.value: LABELS[outcome][1] for outcome in Outcome}
+    cell = 'style="padding: 1px 12px 1px 0; text-align: left"'
+    body = "".join(
+        f"<tr><td {cell}>{html.escape(i)}</td><td {cell}>{html.escape(t)}</td>"
+        f'<td {cell}><span style="color: {colours.get(o, "#616161")}">{html.escape(o)}</span></td>'
+        f"<td {cell}>{g}/{w}</td></tr>"
+        for i, t, g, w, o in rows
+    )
+    return (
+        f'<div class="autocheck" style="{_BOX.format(colour=colour)}">'
+        f'<strong style="color: {colour}">{passed}/{total} passed</strong> — '
+        f"{html.escape(title)}: {points}/{max_points} points"
+        f'<table style="margin-top: 4px; border-collapse: collapse">{body}</table></div>'
+    )
+
+
+def _shell() -> Any:
+    """The running IPython shell, or None (IPython is never imported just to find out)."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return None
+    try:
+        return ipython.get_ipython()
+    except Exception:  # noqa: BLE001 - a broken IPython must not break a check
+        return None
+
+
+def show(text: str, html_text: str, record: dict[str, Any] | None = None) -> None:
+    """Display one bundle in Jupyter/Colab/IPython, or print the text anywhere else."""
+    if _shell() is None:
+        print(text)
+        return
+    from IPython.display import display
+
+    metadata = {MIME_TYPE: record} if record is not None else None
+    display({"text/plain": text, "text/html": html_text}, raw=True, metadata=metadata)
