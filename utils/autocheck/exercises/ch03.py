@@ -1,0 +1,563 @@
+"""Exercises 3: Regularization (NumPy).
+
+Notebook: ``solutions/03_regularization.ipynb`` (source) → ``exercises/03_regularization.ipynb``.
+
+The conventions are the chapter's: the data term is half the mean squared error,
+:math:`L(w, b) = \\frac{1}{2n}\\lVert Xw + b - y\\rVert^2`, the L2 penalty is
+:math:`\\frac{\\lambda}{2}\\lVert w\\rVert^2` and the intercept is never penalised.
+
+Expected answers come from :mod:`utils.losses`, :mod:`utils.regularization` and, where ``utils``
+has no function for the whole answer (the ridge closed form, the early-stopping rule), from a short
+reference written here. Every reference is checked against an independent implementation declared
+as the exercise's ``oracle`` (scikit-learn's ``Ridge`` for 3.1, torch or Keras for the others) by
+``tests/test_autocheck_frameworks.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from utils import losses, regularization
+
+from ..spec import Case, Exercise, ExerciseSet, Mistake
+
+# ---------------------------------------------------------------------------------------------
+# References: the quantities each exercise asks for
+# ---------------------------------------------------------------------------------------------
+
+
+def _ridge_fit(X, y, lam):
+    """Minimiser of (1/2n)‖Xw + b − y‖² + (λ/2)‖w‖², b unpenalised: centre, then solve."""
+    n, d = X.shape
+    x_mean, y_mean = X.mean(axis=0), y.mean()
+    Xc, yc = X - x_mean, y - y_mean
+    w = np.linalg.solve(Xc.T @ Xc + n * lam * np.eye(d), Xc.T @ yc)  # (XcᵀXc + nλI) w = Xcᵀyc
+    return w, float(y_mean - x_mean @ w)  # b = ȳ − x̄ᵀw
+
+
+def _ridge_gradient(w, X, y, lam):
+    """∇_w of (1/2n)‖Xw − y‖² + (λ/2)‖w‖², through utils: ½·Xᵀ ∂MSE/∂ŷ + λw."""
+    return X.T @ (0.5 * losses.mse_grad(X @ w, y)) + regularization.l2_grad(w, lam)
+
+
+def _ista_step(w, grad, lr, lam):
+    """S_ηλ(w − η·grad) with utils' soft-thresholding."""
+    return regularization.soft_threshold(w - lr * grad, lr * lam)
+
+
+def _sgd_step_decoupled(w, grad, lr, weight_decay):
+    """θ ← (1 − ηλ)θ with utils (on a copy), then θ ← θ − η·grad."""
+    decayed = regularization.decoupled_weight_decay(np.array(w, dtype=float), lr, weight_decay)
+    return decayed - lr * grad
+
+
+def _early_stopping(val_losses, patience):
+    """(best epoch, stop epoch) of patience-based early stopping on a validation curve."""
+    best_loss, best_epoch = np.inf, 0
+    for epoch, loss in enumerate(val_losses):
+        if loss < best_loss:  # only a strict improvement counts
+            best_loss, best_epoch = loss, epoch
+        elif epoch - best_epoch >= patience:
+            return best_epoch, epoch
+    return best_epoch, len(val_losses) - 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Oracles: the same quantities from scikit-learn, torch and Keras (imported only in the tests)
+# ---------------------------------------------------------------------------------------------
+
+
+def _sklearn_ridge_fit(X, y, lam):
+    from sklearn.linear_model import Ridge
+
+    n = len(y)
+    model = Ridge(alpha=n * lam, solver="cholesky").fit(X, y)  # sklearn's alpha is our nλ
+    return np.ravel(model.coef_), float(np.ravel(model.intercept_)[0])
+
+
+def _torch_ridge_gradient(w, X, y, lam):
+    import torch
+
+    w_t = torch.tensor(w, requires_grad=True)
+    loss = 0.5 * torch.nn.functional.mse_loss(torch.tensor(X) @ w_t, torch.tensor(y))
+    (loss + lam / 2 * w_t.pow(2).sum()).backward()
+    return w_t.grad.numpy()
+
+
+def _torch_ista_step(w, grad, lr, lam):
+    import torch
+
+    shifted = torch.tensor(w) - lr * torch.tensor(grad)
+    return torch.nn.functional.softshrink(shifted, lr * lam).numpy()
+
+
+def _torch_sgd_step_decoupled(w, grad, lr, weight_decay):
+    """torch.optim.SGD(weight_decay=λ) adds λθ to the gradient: for plain SGD the same step."""
+    import torch
+
+    param = torch.tensor(w, requires_grad=True)
+    param.grad = torch.tensor(grad)
+    torch.optim.SGD([param], lr=lr, weight_decay=weight_decay).step()
+    return param.detach().numpy()
+
+
+def _keras_early_stopping(val_losses, patience):
+    """Replay the curve through keras.callbacks.EarlyStopping (strict improvement, min_delta 0)."""
+    from types import SimpleNamespace
+
+    import keras
+
+    callback = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience)
+    model = SimpleNamespace(stop_training=False)
+    callback.set_model(model)
+    callback.on_train_begin()
+    for epoch, loss in enumerate(val_losses):
+        callback.on_epoch_end(epoch, {"val_loss": float(loss)})
+        if model.stop_training:
+            return callback.best_epoch, epoch
+    return callback.best_epoch, len(val_losses) - 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs
+# ---------------------------------------------------------------------------------------------
+
+
+def _regression(n, d, lam, x_offset=1.0, y_offset=3.0):
+    """Features with non-zero means and targets with a large mean, so that the intercept matters."""
+
+    def make(rng):
+        X = x_offset + rng.normal(size=(n, d))
+        w = rng.normal(size=d)
+        y = y_offset + X @ w + 0.3 * rng.normal(size=n)
+        return {"X": X, "y": y, "lam": lam}
+
+    return make
+
+
+def _gradient_inputs(n, d, lam):
+    def make(rng):
+        return {
+            "w": rng.normal(size=d),
+            "X": rng.normal(size=(n, d)),
+            "y": rng.normal(size=n),
+            "lam": lam,
+        }
+
+    return make
+
+
+def _ista_inputs(shape, lr, lam):
+    def make(rng):
+        return {"w": rng.normal(size=shape), "grad": rng.normal(size=shape), "lr": lr, "lam": lam}
+
+    return make
+
+
+def _decay_inputs(shape, lr, weight_decay):
+    def make(rng):
+        return {
+            "w": rng.normal(size=shape),
+            "grad": rng.normal(size=shape),
+            "lr": lr,
+            "weight_decay": weight_decay,
+        }
+
+    return make
+
+
+def _u_shaped_curve(epochs, minimum_at, patience):
+    """A noisy validation curve that falls, reaches its minimum, then rises (overfitting)."""
+
+    def make(rng):
+        t = np.arange(epochs)
+        curve = 0.5 + 0.002 * (t - minimum_at) ** 2 / epochs + 0.01 * rng.normal(size=epochs)
+        return {"val_losses": curve, "patience": patience}
+
+    return make
+
+
+def _decreasing_curve(epochs, patience):
+    """Always improving: training runs to the last epoch."""
+
+    def make(rng):
+        steps = rng.uniform(0.01, 0.1, size=epochs)
+        return {"val_losses": 2.0 - np.cumsum(steps), "patience": patience}
+
+    return make
+
+
+def _curve_with_ties_and_late_minimum(patience):
+    """Ties with the best value (which must not count as improvements), then a stop, and a lower
+    value only after the stopping epoch (which early stopping never sees)."""
+
+    def make(rng):
+        head = np.round(1.0 - 0.1 * np.arange(4) + 0.001 * rng.uniform(size=4), 3)  # improving
+        best = head[-1]
+        plateau = [best + 0.05, best, best + 0.02, best, best + 0.03, best + 0.04, best + 0.06]
+        tail = [best - 0.5, best - 0.6]  # after the stop: never reached
+        return {"val_losses": np.array([*head, *plateau, *tail]), "patience": patience}
+
+    return make
+
+
+def _curve_with_late_improvement(patience):
+    """Two non-improving epochs, then a new best: the counter must restart from the new best."""
+
+    def make(rng):
+        noise = 0.001 * rng.uniform(size=12)
+        curve = [1.0, 0.9, 0.95, 0.92, 0.8, 0.85, 0.83, 0.84, 0.86, 0.9, 0.95, 0.99]
+        return {"val_losses": np.array(curve) + noise, "patience": patience}
+
+    return make
+
+
+# ---------------------------------------------------------------------------------------------
+# Known mistakes, written the way a learner gets them wrong
+# ---------------------------------------------------------------------------------------------
+
+
+def _ridge_with_matrix(X, y, matrix_scale, penalise_intercept=False, centre_x=True, intercept=True):
+    n, d = X.shape
+    if penalise_intercept:
+        A = np.column_stack([X, np.ones(n)])
+        coef = np.linalg.solve(A.T @ A + matrix_scale * np.eye(d + 1), A.T @ y)
+        return coef[:d], float(coef[d])
+    if not intercept:
+        w = np.linalg.solve(X.T @ X + matrix_scale * np.eye(d), X.T @ y)
+        return w, 0.0
+    x_mean, y_mean = X.mean(axis=0), y.mean()
+    Xc = X - x_mean if centre_x else X
+    w = np.linalg.solve(Xc.T @ Xc + matrix_scale * np.eye(d), Xc.T @ (y - y_mean))
+    return w, float(y_mean - x_mean @ w)
+
+
+def _early_stopping_variant(val_losses, patience, *, stop_after=None, improves=None, reset=True):
+    """The stopping loop with one knob turned: when to stop, what counts as an improvement, and
+    whether the counter of epochs without improvement restarts at a new best."""
+    stop_after = patience if stop_after is None else stop_after
+    improves = improves or (lambda loss, best: loss < best)
+    best_loss, best_epoch, waited = np.inf, 0, 0
+    for epoch, loss in enumerate(val_losses):
+        if improves(loss, best_loss):
+            best_loss, best_epoch = loss, epoch
+            if reset:
+                waited = 0
+        else:
+            waited += 1
+            if waited >= stop_after:
+                return best_epoch, epoch
+    return best_epoch, len(val_losses) - 1
+
+
+# ---------------------------------------------------------------------------------------------
+# The exercises
+# ---------------------------------------------------------------------------------------------
+
+RIDGE_FIT = Exercise(
+    id="3.1",
+    name="ridge_fit",
+    title="Ridge regression in closed form",
+    reference=_ridge_fit,
+    points=2,
+    cases=(
+        Case("n = 20 samples, d = 3 features, λ = 0.1", _regression(20, 3, 0.1), seed=31),
+        Case("n = 8 samples, d = 5 features, λ = 1", _regression(8, 5, 1.0), seed=32),
+        Case("n = 30, d = 2, λ = 0 (plain least squares)", _regression(30, 2, 0.0), seed=33),
+        Case("a single feature, n = 12, λ = 0.5", _regression(12, 1, 0.5), seed=34),
+    ),
+    mistakes=(
+        Mistake(
+            "you penalised the intercept too (a column of ones inside the penalty). The intercept "
+            "b is not penalised: centre X and y, solve for w on the centred data, then set "
+            "b = ȳ − x̄ᵀw.",
+            lambda X, y, lam: _ridge_with_matrix(X, y, len(y) * lam, penalise_intercept=True),
+        ),
+        Mistake(
+            "your answer is the unregularized least-squares fit: the penalty adds nλI to the "
+            "matrix XcᵀXc before you solve.",
+            lambda X, y, lam: _ridge_with_matrix(X, y, 0.0),
+        ),
+        Mistake(
+            "you added λI, the form for a *summed* loss ½‖Xw − y‖². With the mean loss "
+            "(1/2n)‖Xw + b − y‖² of this exercise, setting the gradient to zero gives "
+            "XcᵀXc + nλI.",
+            lambda X, y, lam: _ridge_with_matrix(X, y, lam),
+        ),
+        Mistake(
+            "you added nλ/2·I. The ½ in (λ/2)‖w‖² cancels when you differentiate: its gradient "
+            "is λw, so the matrix is XcᵀXc + nλI.",
+            lambda X, y, lam: _ridge_with_matrix(X, y, len(y) * lam / 2),
+        ),
+        Mistake(
+            "your model has no intercept (b = 0). Fit b as well: centre X and y, solve for w, "
+            "then b = ȳ − x̄ᵀw.",
+            lambda X, y, lam: _ridge_with_matrix(X, y, len(y) * lam, intercept=False),
+        ),
+        Mistake(
+            "you centred y but not the columns of X. Subtract each column's mean x̄ from X too "
+            "before solving; only then is b = ȳ − x̄ᵀw the intercept that goes with w.",
+            lambda X, y, lam: _ridge_with_matrix(X, y, len(y) * lam, centre_x=False),
+        ),
+    ),
+    hints=(
+        "Remove the intercept first: with x̄ = X.mean(axis=0) and ȳ = y.mean(), the optimal b is "
+        "ȳ − x̄ᵀw for any w, so you can solve for w on the centred data Xc = X − x̄, yc = y − ȳ.",
+        "Set the gradient of (1/2n)‖Xc w − yc‖² + (λ/2)‖w‖² to zero: "
+        "(1/n) Xcᵀ(Xc w − yc) + λw = 0. Multiply by n and collect the terms in w.",
+        "Solve (Xc.T @ Xc + n * lam * np.eye(d)) w = Xc.T @ yc with `np.linalg.solve`, then "
+        "return `w, float(y_mean - x_mean @ w)`.",
+    ),
+    oracle=_sklearn_ridge_fit,
+)
+
+RIDGE_GRADIENT = Exercise(
+    id="3.2",
+    name="ridge_gradient",
+    title="Gradient of the L2-penalised loss",
+    reference=_ridge_gradient,
+    oracle=_torch_ridge_gradient,
+    cases=(
+        Case("n = 12 samples, d = 4 weights, λ = 0.1", _gradient_inputs(12, 4, 0.1), seed=41),
+        Case("n = 5 samples, d = 3 weights, λ = 2", _gradient_inputs(5, 3, 2.0), seed=42),
+        Case("a single weight, n = 7, λ = 0.5", _gradient_inputs(7, 1, 0.5), seed=43),
+    ),
+    mistakes=(
+        Mistake(
+            "the penalty's gradient is missing: the derivative of (λ/2)‖w‖² is λw, and it adds "
+            "to the gradient of the data term.",
+            lambda w, X, y, lam: X.T @ (X @ w - y) / len(y),
+        ),
+        Mistake(
+            "the penalty's gradient has the wrong sign: (λ/2)‖w‖² grows with ‖w‖, so its gradient "
+            "+λw points away from 0 (and a descent step shrinks w).",
+            lambda w, X, y, lam: X.T @ (X @ w - y) / len(y) - lam * w,
+        ),
+        Mistake(
+            "your penalty's gradient is 2λw, the gradient of λ‖w‖². The penalty here is "
+            "(λ/2)‖w‖², whose ½ cancels the 2: its gradient is λw.",
+            lambda w, X, y, lam: X.T @ (X @ w - y) / len(y) + 2 * lam * w,
+        ),
+        Mistake(
+            "your penalty's gradient is λw/2; differentiating (λ/2)w² gives λw (the 2 of the "
+            "square cancels the ½).",
+            lambda w, X, y, lam: X.T @ (X @ w - y) / len(y) + lam * w / 2,
+        ),
+        Mistake(
+            "you divided the penalty's gradient by n. Only the data term is a mean over the n "
+            "samples; the penalty is added once, so its gradient is λw.",
+            lambda w, X, y, lam: (X.T @ (X @ w - y) + lam * w) / len(y),
+        ),
+        Mistake(
+            "the data term's gradient has the wrong sign: use prediction minus target, "
+            "(1/n) Xᵀ(Xw − y).",
+            lambda w, X, y, lam: X.T @ (y - X @ w) / len(y) + lam * w,
+        ),
+        Mistake(
+            "the data term's gradient is twice too large: that is the gradient of the full MSE. "
+            "The loss here is *half* the MSE, (1/2n)‖Xw − y‖², whose gradient is (1/n) Xᵀ(Xw − y).",
+            lambda w, X, y, lam: 2 * X.T @ (X @ w - y) / len(y) + lam * w,
+        ),
+        Mistake(
+            "the data term's 1/n is missing: the loss is a mean over the n = `len(y)` samples.",
+            lambda w, X, y, lam: X.T @ (X @ w - y) + lam * w,
+        ),
+    ),
+    hints=(
+        "The gradient is a sum of two parts, one per term of J: the data term and the penalty.",
+        "The data term (1/2n)‖Xw − y‖² has gradient (1/n) Xᵀ(Xw − y). What is the gradient of "
+        "(λ/2)‖w‖² = (λ/2) Σⱼ wⱼ²?",
+        "`X.T @ (X @ w - y) / len(y)` plus the penalty's gradient, which has the shape of `w`.",
+    ),
+)
+
+ISTA_STEP = Exercise(
+    id="3.3",
+    name="ista_step",
+    title="One proximal (ISTA) step for the lasso",
+    reference=_ista_step,
+    oracle=_torch_ista_step,
+    cases=(
+        Case("8 weights, η = 0.1, λ = 2", _ista_inputs(8, 0.1, 2.0), seed=51),
+        Case("a 3 × 4 weight matrix, η = 0.5, λ = 0.8", _ista_inputs((3, 4), 0.5, 0.8), seed=52),
+        Case("6 weights, η = 0.05, λ = 10", _ista_inputs(6, 0.05, 10.0), seed=53),
+    ),
+    mistakes=(
+        Mistake(
+            "that is hard thresholding: you zeroed the small entries but kept the others "
+            "unchanged. Soft-thresholding also moves every surviving entry τ = ηλ closer to 0.",
+            lambda w, grad, lr, lam: np.where(np.abs(w - lr * grad) > lr * lam, w - lr * grad, 0.0),
+        ),
+        Mistake(
+            "your result lost the signs: max(|v| − τ, 0) is the *size* of each entry after "
+            "shrinking; multiply it by sign(v).",
+            lambda w, grad, lr, lam: np.maximum(np.abs(w - lr * grad) - lr * lam, 0.0),
+        ),
+        Mistake(
+            "you thresholded at λ. The proximal step of η·λ‖w‖₁ thresholds at τ = ηλ, the step "
+            "size times the strength.",
+            lambda w, grad, lr, lam: regularization.soft_threshold(w - lr * grad, lam),
+        ),
+        Mistake(
+            "you shrank w before the gradient step. ISTA first takes the gradient step "
+            "v = w − η·grad, then soft-thresholds v.",
+            lambda w, grad, lr, lam: regularization.soft_threshold(w, lr * lam) - lr * grad,
+        ),
+        Mistake(
+            "that is a subgradient step, w − η(grad + λ·sign(w)): it never lands exactly on 0. "
+            "Take the gradient step, then soft-threshold: entries with |v| ≤ ηλ become exactly 0.",
+            lambda w, grad, lr, lam: w - lr * (grad + lam * np.sign(w)),
+        ),
+    ),
+    hints=(
+        "Two stages: a plain gradient step v = w − η·grad, then the shrinkage S_τ(v) with τ = ηλ.",
+        "S_τ(v) moves each entry τ towards 0 and stops at 0: entries with |v| ≤ τ become 0, the "
+        "others become v − τ·sign(v).",
+        "In NumPy: `np.sign(v) * np.maximum(np.abs(v) - tau, 0.0)`.",
+    ),
+)
+
+SGD_STEP_DECOUPLED = Exercise(
+    id="3.4",
+    name="sgd_step_decoupled",
+    title="One SGD step with decoupled weight decay",
+    reference=_sgd_step_decoupled,
+    oracle=_torch_sgd_step_decoupled,
+    cases=(
+        Case("5 weights, η = 0.1, λ = 0.5", _decay_inputs(5, 0.1, 0.5), seed=61),
+        Case("a 3 × 2 weight matrix, η = 0.5, λ = 0.2", _decay_inputs((3, 2), 0.5, 0.2), seed=62),
+        Case("4 weights, η = 0.05, λ = 0 (no decay)", _decay_inputs(4, 0.05, 0.0), seed=63),
+    ),
+    mistakes=(
+        Mistake(
+            "the decay is not scaled by the learning rate: you subtracted λθ. Decoupled weight "
+            "decay shrinks by ηλθ per step, θ ← (1 − ηλ)θ.",
+            lambda w, grad, lr, weight_decay: w - lr * grad - weight_decay * w,
+        ),
+        Mistake(
+            "you decayed the weights *after* the gradient step, (1 − ηλ)(θ − η·grad). Decay the "
+            "weights you were given: θ − η·grad − ηλθ.",
+            lambda w, grad, lr, weight_decay: (1 - lr * weight_decay) * (w - lr * grad),
+        ),
+        Mistake(
+            "the decay has the wrong sign: weight decay shrinks the weights towards 0, "
+            "θ ← (1 − ηλ)θ.",
+            lambda w, grad, lr, weight_decay: w - lr * grad + lr * weight_decay * w,
+        ),
+        Mistake(
+            "you applied the decay twice: once as λθ added to the gradient and once as a "
+            "separate shrink. For SGD these are two ways of writing the *same* decay; use one.",
+            lambda w, grad, lr, weight_decay: (
+                w - lr * (grad + weight_decay * w) - lr * weight_decay * w
+            ),
+        ),
+        Mistake(
+            "you forgot the gradient step: after the decay, subtract η·grad.",
+            lambda w, grad, lr, weight_decay: (1 - lr * weight_decay) * w,
+        ),
+    ),
+    hints=(
+        "Two parts, both using the weights you were given: the decay θ ← θ − ηλθ and the "
+        "gradient step θ ← θ − η·grad.",
+        "Both terms are multiplied by the learning rate η: the new weights are "
+        "θ − η·grad − η·λ·θ = (1 − ηλ)θ − η·grad.",
+        "Return a new array, e.g. `(1 - lr * weight_decay) * w - lr * grad`; `w -= ...` would "
+        "change the input.",
+    ),
+)
+
+EARLY_STOPPING = Exercise(
+    id="3.5",
+    name="early_stopping",
+    title="The early-stopping rule with patience",
+    reference=_early_stopping,
+    oracle=_keras_early_stopping,
+    points=2,
+    cases=(
+        Case(
+            "a noisy U-shaped curve of 60 epochs, patience 5",
+            _u_shaped_curve(60, minimum_at=20, patience=5),
+            seed=71,
+        ),
+        Case("a curve that improves at every epoch, patience 3", _decreasing_curve(15, 3), seed=72),
+        Case(
+            "ties with the best value, and a lower value after the stop, patience 4",
+            _curve_with_ties_and_late_minimum(4),
+            seed=73,
+        ),
+        Case(
+            "a new best after two bad epochs, patience 3", _curve_with_late_improvement(3), seed=74
+        ),
+        Case(
+            "patience 1 on a noisy U-shaped curve",
+            _u_shaped_curve(40, minimum_at=25, patience=1),
+            seed=75,
+        ),
+    ),
+    mistakes=(
+        Mistake(
+            "you stop one epoch too late: stop at the first epoch t with t − best = patience "
+            "(`>=`, not `>`).",
+            lambda val_losses, patience: _early_stopping_variant(
+                val_losses, patience, stop_after=patience + 1
+            ),
+        ),
+        Mistake(
+            "you stop one epoch too early: with patience p, training goes on for p epochs without "
+            "improvement and stops at the p-th one, t = best + p.",
+            lambda val_losses, patience: _early_stopping_variant(
+                val_losses, patience, stop_after=max(patience - 1, 1)
+            ),
+        ),
+        Mistake(
+            "you returned the epoch where training stopped as the best epoch. Early stopping "
+            "restores the weights of the epoch with the lowest validation loss.",
+            lambda val_losses, patience: (
+                _early_stopping(val_losses, patience)[1],
+                _early_stopping(val_losses, patience)[1],
+            ),
+        ),
+        Mistake(
+            "you ignore the patience: you stop at the first epoch that does not improve. Wait "
+            "until `patience` epochs in a row have passed without a new best.",
+            lambda val_losses, patience: _early_stopping_variant(
+                val_losses, patience, stop_after=1
+            ),
+        ),
+        Mistake(
+            "a loss equal to the best one is not an improvement: use `<`, not `<=`, so that ties "
+            "keep the earlier epoch and do not restart the patience.",
+            lambda val_losses, patience: _early_stopping_variant(
+                val_losses, patience, improves=lambda loss, best: loss <= best
+            ),
+        ),
+        Mistake(
+            "your count of epochs without improvement never restarts: set it back to 0 at every "
+            "new best (equivalently, compare t − best epoch with the patience).",
+            lambda val_losses, patience: _early_stopping_variant(val_losses, patience, reset=False),
+        ),
+        Mistake(
+            "you took the minimum over the whole curve, including epochs after the stop that "
+            "training never reached. Track the best epoch *as you go* and stop there.",
+            lambda val_losses, patience: (
+                int(np.argmin(val_losses)),
+                _early_stopping(val_losses, patience)[1],
+            ),
+        ),
+    ),
+    hints=(
+        "Walk through the epochs in order, keeping the best loss so far and the epoch where it "
+        "happened.",
+        "At each epoch: a strictly lower loss is a new best (remember the epoch); otherwise, if "
+        "epoch − best_epoch has reached `patience`, stop and return.",
+        "If the loop ends without stopping, training ran to the last epoch: return "
+        "`(best_epoch, len(val_losses) - 1)`. Return plain ints.",
+    ),
+)
+
+EXERCISE_SET = ExerciseSet(
+    chapter="3",
+    title="Regularization",
+    notebook="03_regularization",
+    exercises=(RIDGE_FIT, RIDGE_GRADIENT, ISTA_STEP, SGD_STEP_DECOUPLED, EARLY_STOPPING),
+)

@@ -1,0 +1,525 @@
+"""Exercises 4: The learning rate (schedules, stability, the range test).
+
+Notebook: ``solutions/04_learning_rate.ipynb`` (source) → ``exercises/04_learning_rate.ipynb``.
+Expected schedules come from :mod:`utils.schedules` and stability limits from
+:mod:`utils.functions`; the ``oracle`` of each exercise (Keras' schedules in float64, torch's
+schedulers stepping a real optimizer, ``torch.linalg``, SciPy's filter) is what the test suite
+checks those references against. Every input is a NumPy value (``np.int64`` steps,
+``np.float64`` rates), the types a learner's code receives.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from utils import schedules
+from utils.functions import quadratic
+
+from ..spec import Case, Exercise, ExerciseSet, Mistake
+
+# ---------------------------------------------------------------------------------------------
+# References that are not a single utils call
+# ---------------------------------------------------------------------------------------------
+
+
+def _smooth(losses, beta):
+    """Bias-corrected exponential moving average: ŝ_k = s_k / (1 − β^(k+1))."""
+    average, smoothed = 0.0, np.empty(len(losses))
+    for k, loss in enumerate(losses):
+        average = beta * average + (1 - beta) * loss  # s_k = β s_{k−1} + (1 − β) ℓ_k
+        smoothed[k] = average / (1 - beta ** (k + 1))
+    return smoothed
+
+
+def _pick_learning_rate(lrs, losses, beta):
+    """The range-test rule of chapter 4: the rate at the minimum of the smoothed loss, / 10."""
+    return lrs[np.argmin(_smooth(losses, beta))] / 10
+
+
+def _convergence_factor(lr, A):
+    """ρ(η) = max_i |1 − η λ_i| over the eigenvalues of A."""
+    return np.max(np.abs(1.0 - lr * quadratic(A).eigenvalues))
+
+
+# ---------------------------------------------------------------------------------------------
+# Oracles (imported only when a test calls them)
+# ---------------------------------------------------------------------------------------------
+
+
+def _keras_inverse_time(step, lr0, decay_rate):
+    import keras
+
+    schedule = keras.optimizers.schedules.InverseTimeDecay(
+        np.float64(lr0), decay_steps=1, decay_rate=np.float64(decay_rate)
+    )
+    return float(schedule(np.int64(step)))  # float64 inputs keep Keras in float64
+
+
+def _keras_warmup_cosine(step, lr, warmup_steps, total_steps, min_lr):
+    import keras
+
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=np.float64(0.0),  # Keras' warm-up starts here...
+        decay_steps=int(total_steps - warmup_steps),  # ...and its decay excludes the warm-up
+        alpha=float(min_lr / lr),
+        warmup_target=np.float64(lr),
+        warmup_steps=int(warmup_steps),
+    )
+    return float(schedule(np.int64(step)))
+
+
+def _torch_max_stable_lr(A):
+    import torch
+
+    return 2.0 / torch.linalg.eigvalsh(torch.tensor(A)).max().item()
+
+
+def _torch_convergence_factor(lr, A):
+    import torch
+
+    eigenvalues = torch.linalg.eigvalsh(torch.tensor(A))
+    return (1.0 - lr * eigenvalues).abs().max().item()
+
+
+def _torch_multi_step(step, lr0, milestones, gamma):
+    """Step a real torch optimizer ``step`` times under MultiStepLR and read its lr."""
+    import torch
+
+    weight = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([weight], lr=float(lr0))
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(
+        optimizer, milestones=[int(m) for m in milestones], gamma=float(gamma)
+    )
+    for _ in range(int(step)):
+        optimizer.step()
+        scheduler.step()
+    return optimizer.param_groups[0]["lr"]
+
+
+def _scipy_pick_learning_rate(lrs, losses, beta):
+    from scipy.signal import lfilter
+
+    average = lfilter([1 - beta], [1, -beta], losses)  # s_k with s_{−1} = 0
+    smoothed = average / (1 - beta ** np.arange(1, len(losses) + 1))
+    return lrs[np.argmin(smoothed)] / 10
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs
+# ---------------------------------------------------------------------------------------------
+
+
+def _inverse_time_case(step):
+    return lambda rng: {
+        "step": np.int64(step),
+        "lr0": np.float64(rng.uniform(0.05, 0.5)),
+        "decay_rate": np.float64(rng.uniform(0.02, 0.5)),
+    }
+
+
+def _warmup_cosine_case(step):
+    def make(rng):
+        lr = rng.uniform(0.05, 0.5)
+        return {
+            "step": np.int64(step),
+            "lr": np.float64(lr),
+            "warmup_steps": np.int64(10),
+            "total_steps": np.int64(100),
+            "min_lr": np.float64(lr * rng.uniform(0.01, 0.1)),
+        }
+
+    return make
+
+
+def _spd_matrix(rng, eigenvalues):
+    """A symmetric positive definite matrix with these eigenvalues and random eigenvectors."""
+    eigenvalues = np.asarray(eigenvalues, dtype=np.float64)
+    basis, _ = np.linalg.qr(rng.normal(size=(len(eigenvalues), len(eigenvalues))))
+    matrix = basis @ np.diag(eigenvalues) @ basis.T
+    return (matrix + matrix.T) / 2  # exactly symmetric
+
+
+def _matrix_case(eigenvalues):
+    return lambda rng: {"A": _spd_matrix(rng, eigenvalues)}
+
+
+def _factor_case(eigenvalues, lr_times_lam_max):
+    def make(rng):
+        return {
+            "lr": np.float64(lr_times_lam_max / max(eigenvalues)),
+            "A": _spd_matrix(rng, eigenvalues),
+        }
+
+    return make
+
+
+def _multi_step_case(step, milestones=(30, 80)):
+    return lambda rng: {
+        "step": np.int64(step),
+        "lr0": np.float64(rng.uniform(0.05, 0.5)),
+        "milestones": np.array(milestones, dtype=np.int64),
+        "gamma": np.float64(rng.uniform(0.1, 0.5)),
+    }
+
+
+def _range_test_case(num_steps, beta, best_log_lr, noise):
+    """A synthetic range-test curve: flat, then falling, then exploding, plus noise."""
+
+    def make(rng):
+        lrs = np.geomspace(1e-4, 10.0, num_steps)
+        log_lr = np.log10(lrs)
+        falling = 2.0 / (1.0 + np.exp(-(log_lr - (best_log_lr - 1.0)) / 0.3))
+        exploding = 0.3 * np.exp(4.0 * (log_lr - best_log_lr))
+        losses = 2.3 - falling + exploding + noise * rng.normal(size=num_steps)
+        return {"lrs": lrs, "losses": np.maximum(losses, 0.01), "beta": np.float64(beta)}
+
+    return make
+
+
+# ---------------------------------------------------------------------------------------------
+# The exercises
+# ---------------------------------------------------------------------------------------------
+
+INVERSE_TIME = Exercise(
+    id="4.1",
+    name="inverse_time_decay",
+    title="Inverse-time decay",
+    reference=lambda step, lr0, decay_rate: schedules.inverse_time(lr0, decay_rate)(step),
+    oracle=_keras_inverse_time,
+    cases=(
+        Case("the first update, step 0", _inverse_time_case(0), seed=41),
+        Case("step 1", _inverse_time_case(1), seed=42),
+        Case("step 37", _inverse_time_case(37), seed=43),
+        Case("step 1000", _inverse_time_case(1000), seed=44),
+    ),
+    mistakes=(
+        Mistake(
+            "you wrote η₀ / (1 + α)ᵗ: that is an *exponential* decay with γ = 1/(1 + α), which "
+            "shrinks far faster. In inverse-time decay α multiplies t inside the denominator: "
+            "η₀ / (1 + α·t).",
+            lambda step, lr0, decay_rate: lr0 / (1 + decay_rate) ** step,
+        ),
+        Mistake(
+            "you are one step late: step 0 is the first update and must use η₀ itself. Use t = "
+            "`step`, not `step + 1`.",
+            lambda step, lr0, decay_rate: lr0 / (1 + decay_rate * (step + 1)),
+        ),
+        Mistake(
+            "the 1 in the denominator is missing: η₀ / (α·t) is infinite at step 0 and larger "
+            "than η₀ for small t. The decay is η₀ / (1 + α·t).",
+            lambda step, lr0, decay_rate: lr0 / (decay_rate * step),
+        ),
+        Mistake(
+            "that is a linear decay, η₀ (1 − α·t), which even turns negative. Inverse-time decay "
+            "*divides* by 1 + α·t.",
+            lambda step, lr0, decay_rate: lr0 * (1 - decay_rate * step),
+        ),
+        Mistake(
+            "that is the exponential decay η₀ e^(−α·t). Inverse-time decay falls like 1/t: "
+            "η₀ / (1 + α·t).",
+            lambda step, lr0, decay_rate: lr0 * np.exp(-decay_rate * step),
+        ),
+    ),
+    hints=(
+        "The rate at step 0 is η₀ itself, and it halves when α·t = 1.",
+        "η_t = η₀ / (1 + α·t) with t = `step`: one division, no power.",
+    ),
+)
+
+
+def _cosine_fraction(step, warmup_steps, total_steps):
+    return (min(step, total_steps) - warmup_steps) / (total_steps - warmup_steps)
+
+
+WARMUP_COSINE = Exercise(
+    id="4.2",
+    name="warmup_cosine",
+    title="Linear warm-up, then cosine decay",
+    reference=lambda step, lr, warmup_steps, total_steps, min_lr: schedules.warmup_cosine(
+        lr, warmup_steps, total_steps, min_lr=min_lr
+    )(step),
+    oracle=_keras_warmup_cosine,
+    points=2,
+    cases=(
+        Case("step 0, the start of the warm-up", _warmup_cosine_case(0), seed=51),
+        Case("step 3, during the warm-up", _warmup_cosine_case(3), seed=52),
+        Case("step 10, the end of the warm-up", _warmup_cosine_case(10), seed=53),
+        Case("step 55, halfway through the decay", _warmup_cosine_case(55), seed=54),
+        Case("step 70", _warmup_cosine_case(70), seed=55),
+        Case("step 100, the last scheduled step", _warmup_cosine_case(100), seed=56),
+        Case("step 130, after the schedule has ended", _warmup_cosine_case(130), seed=57),
+    ),
+    mistakes=(
+        Mistake(
+            "there is no warm-up: your rate starts at `lr` at step 0. For t < W it must climb "
+            "linearly from 0: η_t = lr · t / W.",
+            lambda step, lr, warmup_steps, total_steps, min_lr: (
+                min_lr
+                + 0.5 * (lr - min_lr) * (1 + np.cos(np.pi * min(step, total_steps) / total_steps))
+            ),
+        ),
+        Mistake(
+            "your warm-up is one step ahead: at step 0 the rate must be 0 (η_t = lr · t / W), "
+            "not lr / W.",
+            lambda step, lr, warmup_steps, total_steps, min_lr: (
+                lr * (step + 1) / warmup_steps
+                if step < warmup_steps
+                else schedules.warmup_cosine(lr, warmup_steps, total_steps, min_lr=min_lr)(step)
+            ),
+        ),
+        Mistake(
+            "the cosine needs the form ½(1 + cos(π·p)), which goes from 1 to 0 as the progress p "
+            "goes from 0 to 1. With cos(π·p) alone the rate falls below min_lr and turns "
+            "negative.",
+            lambda step, lr, warmup_steps, total_steps, min_lr: (
+                lr * step / warmup_steps
+                if step < warmup_steps
+                else min_lr
+                + (lr - min_lr) * np.cos(np.pi * _cosine_fraction(step, warmup_steps, total_steps))
+            ),
+        ),
+        Mistake(
+            "your schedule decays to 0 instead of `min_lr`: use min_lr + ½(lr − min_lr)(1 + "
+            "cos(π·p)).",
+            lambda step, lr, warmup_steps, total_steps, min_lr: (
+                lr * step / warmup_steps
+                if step < warmup_steps
+                else 0.5
+                * lr
+                * (1 + np.cos(np.pi * _cosine_fraction(step, warmup_steps, total_steps)))
+            ),
+        ),
+        Mistake(
+            "the cosine must start where the warm-up ends: its progress is p = (t − W) / (T − W), "
+            "not t / T, otherwise the rate jumps down at step W.",
+            lambda step, lr, warmup_steps, total_steps, min_lr: (
+                lr * step / warmup_steps
+                if step < warmup_steps
+                else min_lr
+                + 0.5 * (lr - min_lr) * (1 + np.cos(np.pi * min(step, total_steps) / total_steps))
+            ),
+        ),
+        Mistake(
+            "after step T your rate climbs back up (the cosine keeps going, as torch's "
+            "CosineAnnealingLR does). The schedule must stay at min_lr: use min(t, T).",
+            lambda step, lr, warmup_steps, total_steps, min_lr: (
+                lr * step / warmup_steps
+                if step < warmup_steps
+                else min_lr
+                + 0.5
+                * (lr - min_lr)
+                * (1 + np.cos(np.pi * (step - warmup_steps) / (total_steps - warmup_steps)))
+            ),
+        ),
+    ),
+    hints=(
+        "Two pieces: for t < W the rate is lr · t / W; from t = W on it is a half cosine from lr "
+        "down to min_lr.",
+        "Let p = (min(t, T) − W) / (T − W), the progress of the decay from 0 to 1. Then "
+        "η_t = min_lr + ½(lr − min_lr)(1 + cos(π·p)).",
+    ),
+)
+
+MAX_STABLE_LR = Exercise(
+    id="4.3",
+    name="max_stable_lr",
+    title="The largest stable learning rate of a quadratic",
+    reference=lambda A: 2.0 / quadratic(A).L,
+    oracle=_torch_max_stable_lr,
+    cases=(
+        Case("a 2 × 2 Hessian with curvatures 1 and 10", _matrix_case([1.0, 10.0]), seed=61),
+        Case("a 3 × 3 Hessian", _matrix_case([0.5, 2.0, 3.0]), seed=62),
+        Case("a 5 × 5 Hessian with κ = 100", _matrix_case([0.05, 0.3, 1.0, 2.0, 5.0]), seed=63),
+    ),
+    mistakes=(
+        Mistake(
+            "1/λ_max is the rate that still converges *monotonically* (the textbook 1/L step). "
+            "Gradient descent converges, oscillating, up to twice that: |1 − ηλ| < 1.",
+            lambda A: 1.0 / np.linalg.eigvalsh(A).max(),
+        ),
+        Mistake(
+            "you used the smallest eigenvalue. Every direction must be stable, and the steepest "
+            "one (the largest eigenvalue) is the first to diverge.",
+            lambda A: 2.0 / np.linalg.eigvalsh(A).min(),
+        ),
+        Mistake(
+            "you used the largest *diagonal entry* of A. Unless A is diagonal, its curvatures are "
+            "its eigenvalues (`np.linalg.eigvalsh`), not its diagonal.",
+            lambda A: 2.0 / np.max(np.diag(A)),
+        ),
+        Mistake(
+            "you used a matrix norm (Frobenius) of A, which is larger than λ_max: a safe rate, "
+            "but not the largest. Use the largest eigenvalue.",
+            lambda A: 2.0 / np.linalg.norm(A),
+        ),
+        Mistake(
+            "you used the trace, the *sum* of the eigenvalues. Only the largest one matters.",
+            lambda A: 2.0 / np.trace(A),
+        ),
+    ),
+    hints=(
+        "Along the i-th eigenvector of A, one step multiplies the error by 1 − ηλ_i.",
+        "Every factor must satisfy |1 − ηλ_i| < 1, that is η < 2/λ_i; the binding one is the "
+        "largest eigenvalue (`np.linalg.eigvalsh(A)` returns them in ascending order).",
+    ),
+)
+
+CONVERGENCE_FACTOR = Exercise(
+    id="4.4",
+    name="convergence_factor",
+    title="The convergence factor ρ(η)",
+    reference=_convergence_factor,
+    oracle=_torch_convergence_factor,
+    cases=(
+        Case("a small rate, η = 0.5/λ_max", _factor_case([1.0, 10.0], 0.5), seed=71),
+        Case("an oscillating rate, η = 1.9/λ_max", _factor_case([1.0, 10.0], 1.9), seed=72),
+        Case("a divergent rate, η = 3/λ_max", _factor_case([1.0, 10.0], 3.0), seed=73),
+        Case("a huge rate, η = 30/λ_max", _factor_case([1.0, 10.0], 30.0), seed=74),
+        Case("a 4 × 4 Hessian, η = 1/λ_max", _factor_case([0.2, 1.0, 2.0, 4.0], 1.0), seed=75),
+    ),
+    mistakes=(
+        Mistake(
+            "you only looked at the largest eigenvalue. For small η the *smallest* curvature is "
+            "the slow one: take the maximum of |1 − ηλ_i| over every eigenvalue.",
+            lambda lr, A: abs(1.0 - lr * np.linalg.eigvalsh(A).max()),
+        ),
+        Mistake(
+            "you only looked at the smallest eigenvalue. Once η > 2/(λ_min + λ_max) the steepest "
+            "direction overshoots most: take the maximum over every eigenvalue.",
+            lambda lr, A: abs(1.0 - lr * np.linalg.eigvalsh(A).min()),
+        ),
+        Mistake(
+            "the absolute value is missing: a factor of −1.5 flips the sign of the error *and* "
+            "grows it. ρ(η) = max_i |1 − ηλ_i|.",
+            lambda lr, A: np.max(1.0 - lr * np.linalg.eigvalsh(A)),
+        ),
+        Mistake(
+            "you used the diagonal of A as its curvatures. Unless A is diagonal, the curvatures "
+            "are its eigenvalues (`np.linalg.eigvalsh`).",
+            lambda lr, A: np.max(np.abs(1.0 - lr * np.diag(A))),
+        ),
+    ),
+    hints=(
+        "Write the error in the eigenvectors of A: component i is multiplied by 1 − ηλ_i at "
+        "every step.",
+        "`np.linalg.eigvalsh(A)` gives the λ_i; the slowest component sets the pace, so take the "
+        "largest |1 − ηλ_i|.",
+    ),
+)
+
+MULTI_STEP = Exercise(
+    id="4.5",
+    name="multi_step_decay",
+    title="Multi-step decay",
+    reference=lambda step, lr0, milestones, gamma: schedules.multi_step(
+        lr0, tuple(int(m) for m in milestones), gamma
+    )(step),
+    oracle=_torch_multi_step,
+    cases=(
+        Case("step 0", _multi_step_case(0), seed=81),
+        Case("step 29, just before the first milestone", _multi_step_case(29), seed=82),
+        Case("step 30, at the first milestone", _multi_step_case(30), seed=83),
+        Case("step 79", _multi_step_case(79), seed=84),
+        Case("step 80, at the second milestone", _multi_step_case(80), seed=85),
+        Case("step 200, long after both milestones", _multi_step_case(200), seed=86),
+    ),
+    mistakes=(
+        Mistake(
+            "you switch one step late: the new rate applies *from* the milestone on, so update "
+            "30 already uses η₀γ (count the milestones m ≤ t, not m < t). Keras' "
+            "PiecewiseConstantDecay switches after its boundary, which is why its boundaries are "
+            "torch's milestones minus one.",
+            lambda step, lr0, milestones, gamma: lr0 * gamma ** np.sum(milestones < step),
+        ),
+        Mistake(
+            "you multiply by γ once, however many milestones have passed. Each milestone "
+            "multiplies the rate by γ again: η₀ γ^(number of milestones ≤ t).",
+            lambda step, lr0, milestones, gamma: lr0 * gamma if np.any(milestones <= step) else lr0,
+        ),
+        Mistake(
+            "you decay every `milestones[0]` steps, like StepLR. A multi-step schedule decays "
+            "only at the listed milestones.",
+            lambda step, lr0, milestones, gamma: lr0 * gamma ** (step // milestones[0]),
+        ),
+        Mistake(
+            "you counted the milestones still *ahead* of the step. Count those already reached, "
+            "m ≤ t: the rate starts at η₀ and only goes down.",
+            lambda step, lr0, milestones, gamma: lr0 * gamma ** np.sum(milestones > step),
+        ),
+    ),
+    hints=(
+        "Count how many milestones m satisfy m ≤ t, then multiply η₀ by γ that many times.",
+        "`np.sum(milestones <= step)` counts them; the answer is lr0 * gamma ** count.",
+    ),
+)
+
+PICK_LEARNING_RATE = Exercise(
+    id="4.6",
+    name="pick_learning_rate",
+    title="Pick a learning rate from a range test",
+    reference=_pick_learning_rate,
+    oracle=_scipy_pick_learning_rate,
+    points=2,
+    cases=(
+        Case("150 steps, a noisy curve, β = 0.9", _range_test_case(150, 0.9, -0.7, 0.15), seed=91),
+        Case("120 steps, β = 0.8", _range_test_case(120, 0.8, -1.5, 0.1), seed=92),
+        Case(
+            "200 steps, a very noisy curve, β = 0.95",
+            _range_test_case(200, 0.95, 0.0, 0.3),
+            seed=93,
+        ),
+    ),
+    mistakes=(
+        Mistake(
+            "you returned the rate at the minimum itself. There the loss is about to explode; "
+            "the rule picks a rate 10 times smaller.",
+            lambda lrs, losses, beta: lrs[np.argmin(_smooth(losses, beta))],
+        ),
+        Mistake(
+            "you took the minimum of the raw, noisy losses. Smooth them first with the "
+            "bias-corrected moving average; a single lucky mini-batch must not decide.",
+            lambda lrs, losses, beta: lrs[np.argmin(losses)] / 10,
+        ),
+        Mistake(
+            "your moving average has no bias correction: it starts at 0, so its first values are "
+            "tiny and its minimum sits at (or near) the very first learning rate. Divide s_k by "
+            "1 − β^(k+1).",
+            lambda lrs, losses, beta: (
+                lrs[
+                    np.argmin(
+                        [
+                            (1 - beta) * sum(beta ** (k - i) * losses[i] for i in range(k + 1))
+                            for k in range(len(losses))
+                        ]
+                    )
+                ]
+                / 10
+            ),
+        ),
+        Mistake(
+            "you multiplied by 10. The picked rate is 10 times *smaller* than the rate at the "
+            "minimum of the smoothed loss.",
+            lambda lrs, losses, beta: lrs[np.argmin(_smooth(losses, beta))] * 10,
+        ),
+    ),
+    hints=(
+        "Three steps: smooth the losses, find the index of the smallest smoothed loss, return "
+        "the learning rate at that index divided by 10.",
+        "Keep a running average s = β·s + (1 − β)·loss starting from s = 0, and record "
+        "s / (1 − β^(k+1)) at step k = 0, 1, 2, ...",
+    ),
+)
+
+EXERCISE_SET = ExerciseSet(
+    chapter="4",
+    title="The learning rate",
+    notebook="04_learning_rate",
+    exercises=(
+        INVERSE_TIME,
+        WARMUP_COSINE,
+        MAX_STABLE_LR,
+        CONVERGENCE_FACTOR,
+        MULTI_STEP,
+        PICK_LEARNING_RATE,
+    ),
+)
