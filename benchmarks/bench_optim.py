@@ -1,0 +1,188 @@
+"""Time one optimizer step on 10 million float32 parameters: ours against each framework's own.
+
+    python benchmarks/bench_optim.py [--rounds 5] [--steps-per-round 5] [--size 10_000_000]
+
+For Adam and for SGD with momentum, every implementation gets its own copy of the parameters
+(four tensors summing to ``--size`` numbers) and fixed gradients. The steps are timed in rounds,
+a few steps of each implementation per round, so that a busy machine slows them all alike; the
+table shows the median time per step and the ratio to the framework's own optimizer:
+
+- ``utils.optim.numpy`` and ``utils.optim.torch`` against ``torch.optim`` with ``foreach=True``
+  (``fused=True`` is shown for information: a single C++ kernel per step);
+- ``utils.optim.tensorflow`` against ``keras.optimizers``, both in a ``tf.function``.
+
+It also measures, with :mod:`tracemalloc`, the peak memory a NumPy step allocates, next to the
+textbook NumPy Adam that allocates a temporary array per operation. Thread counts are the
+defaults; NumPy's ufuncs run on one thread, torch and TensorFlow use all cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import time
+import tracemalloc
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import torch  # noqa: E402
+
+import utils.optim.numpy as numpy_optim  # noqa: E402
+import utils.optim.tensorflow as tf_optim  # noqa: E402
+import utils.optim.torch as torch_optim  # noqa: E402
+
+SETTINGS = {  # the hyper-parameters of each benchmarked optimizer, torch's names
+    "Adam": dict(lr=1e-3),
+    "SGD": dict(lr=1e-2, momentum=0.9),
+}
+GOALS = {"utils.optim.numpy": 1.5, "utils.optim.torch": 1.2, "utils.optim.tensorflow": 1.2}
+
+
+def reference_of(label: str) -> str:
+    """The framework optimizer an implementation is compared with."""
+    tensorflow = label in ("keras.optimizers", "utils.optim.tensorflow")
+    return "keras.optimizers" if tensorflow else "torch.optim foreach"
+
+
+def make_arrays(size: int, seed: int) -> list[np.ndarray]:
+    """Four float32 arrays holding 40%, 30%, 20% and 10% of ``size`` numbers."""
+    rng = np.random.default_rng(seed)
+    shares = (40, 30, 20, 10)
+    return [rng.standard_normal(size * share // 100, dtype=np.float32) for share in shares]
+
+
+def naive_numpy_adam(params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    """The textbook formula on whole arrays: each operation allocates a temporary array."""
+    exp_avgs = [np.zeros_like(p) for p in params]
+    exp_avg_sqs = [np.zeros_like(p) for p in params]
+    step = 0
+
+    def adam_step(grads):
+        nonlocal step
+        step += 1
+        for param, grad, exp_avg, exp_avg_sq in zip(
+            params, grads, exp_avgs, exp_avg_sqs, strict=True
+        ):
+            exp_avg[:] = beta1 * exp_avg + (1 - beta1) * grad
+            exp_avg_sq[:] = beta2 * exp_avg_sq + (1 - beta2) * grad * grad
+            m_hat = exp_avg / (1 - beta1**step)
+            v_hat = exp_avg_sq / (1 - beta2**step)
+            param -= lr * m_hat / (np.sqrt(v_hat) + eps)
+
+    return adam_step
+
+
+def numpy_steps(name, values, grads):
+    """(label, step function) pairs for the NumPy implementations."""
+    ours = getattr(numpy_optim, name)([v.copy() for v in values], **SETTINGS[name])
+    steps = [("utils.optim.numpy", lambda: ours.step(grads))]
+    if name == "Adam":
+        naive = naive_numpy_adam([v.copy() for v in values])
+        steps.append(("textbook NumPy (temporaries)", lambda: naive(grads)))
+    return steps
+
+
+def torch_steps(name, values, grads):
+    def make(optimizer_class, **options):
+        params = [torch.tensor(v, requires_grad=True) for v in values]
+        for param, grad in zip(params, grads, strict=True):
+            param.grad = torch.from_numpy(grad)
+        optimizer = optimizer_class(params, **SETTINGS[name], **options)
+        return optimizer.step
+
+    return [
+        ("torch.optim foreach", make(getattr(torch.optim, name), foreach=True)),
+        ("torch.optim fused", make(getattr(torch.optim, name), fused=True)),
+        ("utils.optim.torch", make(getattr(torch_optim, name))),
+    ]
+
+
+def keras_steps(name, values, grads):
+    settings = dict(SETTINGS[name])
+    lr = settings.pop("lr")
+    tf_grads = [tf.constant(g) for g in grads]
+
+    def make(optimizer):
+        variables = [keras.Variable(v) for v in values]
+        optimizer.build(variables)
+        step = tf.function(lambda: optimizer.apply_gradients(zip(tf_grads, variables, strict=True)))
+        return step
+
+    keras_own = getattr(keras.optimizers, name)(learning_rate=lr, **settings)
+    return [
+        ("keras.optimizers", make(keras_own)),
+        ("utils.optim.tensorflow", make(getattr(tf_optim, name)(lr=lr, **settings))),
+    ]
+
+
+def median_ms_per_step(steps, rounds: int, steps_per_round: int) -> dict[str, float]:
+    """Median time of a step; each round runs every implementation in turn, one untimed step
+    first (it wakes that framework's threads), then ``steps_per_round`` timed steps."""
+    times = {label: [] for label, _ in steps}
+    for _ in range(rounds):
+        for label, step in steps:
+            step()
+            for _ in range(steps_per_round):
+                start = time.perf_counter()
+                step()
+                times[label].append(time.perf_counter() - start)
+    return {label: 1e3 * float(np.median(t)) for label, t in times.items()}
+
+
+def peak_bytes_of_one_step(step) -> int:
+    step()  # the first step may create state (momentum buffers)
+    tracemalloc.start()
+    step()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--steps-per-round", type=int, default=5)
+    parser.add_argument("--size", type=int, default=10_000_000)
+    args = parser.parse_args()
+
+    values, grads = make_arrays(args.size, seed=0), make_arrays(args.size, seed=1)
+    param_bytes = sum(v.nbytes for v in values)
+    print(f"# Optimizer step on {args.size:,} float32 parameters ({param_bytes / 1e6:.0f} MB)")
+    tf_threads = tf.config.threading.get_intra_op_parallelism_threads() or "default (all cores)"
+    print(
+        f"{datetime.date.today()}, {platform.machine()}, {os.cpu_count()} cores; threads: "
+        f"torch {torch.get_num_threads()}, TensorFlow intra-op {tf_threads}, NumPy ufuncs 1; "
+        f"numpy {np.__version__}, torch {torch.__version__}, tensorflow {tf.__version__}, "
+        f"keras {keras.__version__}\n"
+    )
+
+    print("| optimizer | implementation | median ms / step | ratio | goal |")
+    print("|---|---|---:|---|---|")
+    memory_rows = []
+    for name in SETTINGS:
+        numpy_ones = numpy_steps(name, values, grads)
+        steps = numpy_ones + torch_steps(name, values, grads) + keras_steps(name, values, grads)
+        times = median_ms_per_step(steps, args.rounds, args.steps_per_round)
+        for label, ms in times.items():
+            reference = reference_of(label)
+            ratio = f"{ms / times[reference]:.2f} × {reference}"
+            if label == reference:
+                ratio = "reference"
+            goal = f"≤ {GOALS[label]}" if label in GOALS else ""
+            print(f"| {name} | {label} | {ms:.1f} | {ratio} | {goal} |")
+        for label, step in numpy_ones:
+            memory_rows.append((name, label, peak_bytes_of_one_step(step)))
+
+    print("\n| optimizer | implementation | tracemalloc peak of one step | of parameter bytes |")
+    print("|---|---|---:|---:|")
+    for name, label, peak in memory_rows:
+        print(f"| {name} | {label} | {peak:,} B | {peak / param_bytes:.2%} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""Keras' built-in optimizers against ours: where the conventions differ, the documented mapping.
+
+utils.optim follows torch.optim. Keras runs the same algorithms with other conventions (ε placement,
+initial accumulator, learning rate inside the momentum); each test pins one of the mappings that
+the docstrings of utils.optim.numpy and utils.optim.tensorflow state.
+
+Keras stores hyper-parameters such as momentum, beta_1 or the initial accumulator as float32, so
+these runs use values float32 holds exactly (0.875, 1 − 2⁻¹⁰, powers of two) and compare in float64.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from optim_cases import gradients, initial_params, learning_rates  # noqa: E402
+
+import utils.optim.numpy as optim  # noqa: E402
+
+LR, BETA1, BETA2, MOMENTUM = 2**-6, 0.875, 1 - 2**-10, 0.875
+PARAMS, GRADS = initial_params(np.float64), gradients(np.float64)
+
+
+def run_keras(optimizer, lrs=None) -> list[np.ndarray]:
+    variables = [keras.Variable(p) for p in PARAMS]
+
+    @tf.function
+    def apply(step_grads):
+        optimizer.apply_gradients(zip(step_grads, variables, strict=True))
+
+    for step, step_grads in enumerate(GRADS):
+        if lrs is not None:
+            optimizer.learning_rate = lrs[step]
+        apply([tf.constant(g) for g in step_grads])
+    return [v.numpy() for v in variables]
+
+
+def run_class(optimizer_class, lrs=None, **kwargs) -> list[np.ndarray]:
+    params = [p.copy() for p in PARAMS]
+    optimizer = optimizer_class(params, **kwargs)
+    for step, step_grads in enumerate(GRADS):
+        if lrs is not None:
+            optimizer.lr = lrs[step]
+        optimizer.step(step_grads)
+    return params
+
+
+def run_adam_with_keras_epsilon(step_function, epsilon_hat, **kwargs) -> list[np.ndarray]:
+    """Our Adam with the ε that equals Keras' ε̂ at each step: ε_t = ε̂ / √(1 − β₂ᵗ)."""
+    params = list(PARAMS)
+    states = [optim.init_adam_state(p) for p in params]
+    for t, step_grads in enumerate(GRADS, start=1):
+        eps = epsilon_hat / math.sqrt(1 - BETA2**t)
+        for i, grad in enumerate(step_grads):
+            params[i], states[i] = step_function(params[i], grad, states[i], eps=eps, **kwargs)
+    return params
+
+
+def assert_same(ours, theirs, rtol=1e-10):
+    for index, (mine, reference) in enumerate(zip(ours, theirs, strict=True)):
+        np.testing.assert_allclose(mine, reference, rtol=rtol, atol=1e-12, err_msg=f"[{index}]")
+
+
+def max_difference(ours, theirs) -> float:
+    return max(np.abs(a - b).max() for a, b in zip(ours, theirs, strict=True))
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_keras_sgd_is_torch_sgd_while_the_learning_rate_is_constant(nesterov):
+    keras_sgd = keras.optimizers.SGD(learning_rate=LR, momentum=MOMENTUM, nesterov=nesterov)
+    ours = run_class(optim.SGD, lr=LR, momentum=MOMENTUM, nesterov=nesterov)
+    assert_same(ours, run_keras(keras_sgd))
+
+
+def test_keras_sgd_keeps_the_old_learning_rate_in_its_velocity():
+    """v = μv − γg remembers past γs; torch's b = μb + g is scaled by the current γ."""
+    lrs = learning_rates(LR)
+    keras_sgd = keras.optimizers.SGD(learning_rate=LR, momentum=MOMENTUM)
+    ours = run_class(optim.SGD, lrs=lrs, lr=LR, momentum=MOMENTUM)
+    assert max_difference(ours, run_keras(keras_sgd, lrs)) > 1e-3
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_keras_adam_epsilon_is_epsilon_hat(amsgrad):
+    epsilon_hat = 2**-7
+    keras_adam = keras.optimizers.Adam(
+        learning_rate=LR, beta_1=BETA1, beta_2=BETA2, epsilon=epsilon_hat, amsgrad=amsgrad
+    )
+    theirs = run_keras(keras_adam)
+    kwargs = dict(lr=LR, beta1=BETA1, beta2=BETA2, amsgrad=amsgrad)
+    assert_same(run_adam_with_keras_epsilon(optim.adam_step, epsilon_hat, **kwargs), theirs)
+    # The same number as torch's ε is a different optimizer, most of all in early steps.
+    ours = run_class(optim.Adam, lr=LR, betas=(BETA1, BETA2), eps=epsilon_hat, amsgrad=amsgrad)
+    assert max_difference(ours, theirs) > 1e-3
+
+
+def test_keras_adamw_decays_like_torch_adamw():
+    epsilon_hat, weight_decay = 2**-7, 2**-4
+    keras_adamw = keras.optimizers.AdamW(
+        learning_rate=LR,
+        weight_decay=weight_decay,
+        beta_1=BETA1,
+        beta_2=BETA2,
+        epsilon=epsilon_hat,
+    )
+    kwargs = dict(lr=LR, beta1=BETA1, beta2=BETA2, weight_decay=weight_decay)
+    ours = run_adam_with_keras_epsilon(optim.adamw_step, epsilon_hat, **kwargs)
+    assert_same(ours, run_keras(keras_adamw))
+
+
+@pytest.mark.parametrize(
+    "momentum, centered", [(0.0, False), (0.0, True), (0.5, False), (0.5, True)]
+)
+def test_keras_rmsprop_rho_is_alpha_and_its_epsilon_sits_inside_the_root(momentum, centered):
+    def keras_rmsprop(epsilon):
+        return keras.optimizers.RMSprop(
+            learning_rate=LR, rho=0.875, momentum=momentum, epsilon=epsilon, centered=centered
+        )
+
+    def ours(eps):
+        return run_class(
+            optim.RMSprop, lr=LR, alpha=0.875, eps=eps, momentum=momentum, centered=centered
+        )
+
+    # √(v + ε) and √v + ε agree once ε is negligible ...
+    assert_same(ours(1e-30), run_keras(keras_rmsprop(1e-30)))
+    # ... and differ where it is not.
+    assert max_difference(ours(2**-7), run_keras(keras_rmsprop(2**-7))) > 1e-4
+
+
+def test_keras_adagrad_is_ours_with_epsilon_moved_into_the_initial_accumulator():
+    """Keras: √(s_t + ε̂) with s_0 = a; ours: √s_t + ε with s_0 = a + ε̂ and ε ≈ 0."""
+    initial, epsilon_hat = 0.125, 2**-20
+    keras_adagrad = keras.optimizers.Adagrad(
+        learning_rate=2**-3, initial_accumulator_value=initial, epsilon=epsilon_hat
+    )
+    ours = run_class(
+        optim.Adagrad, lr=2**-3, initial_accumulator_value=initial + epsilon_hat, eps=1e-300
+    )
+    assert_same(ours, run_keras(keras_adagrad))
+
+
+def test_keras_adagrad_defaults_are_close_to_ours_with_the_same_numbers():
+    """Keras' defaults s_0 = 0.1, ε = 1e-7 in ours move each step by less than 1e-6 (relative)."""
+    keras_adagrad = keras.optimizers.Adagrad(learning_rate=2**-3)
+    ours = run_class(optim.Adagrad, lr=2**-3, initial_accumulator_value=0.1, eps=1e-7)
+    assert_same(ours, run_keras(keras_adagrad), rtol=1e-6)

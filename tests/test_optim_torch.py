@@ -1,0 +1,146 @@
+"""utils.optim.torch against torch.optim: same trajectories, and the Optimizer protocol works."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from optim_cases import (
+    BAD_HYPERPARAMETERS,
+    CASES,
+    SETTINGS,
+    assert_params_close,
+    bad_id,
+    case_id,
+    gradients,
+    initial_params,
+    learning_rates,
+    random_cases,
+    torch_reference,
+)
+
+import utils.optim.torch as optim
+
+
+def run_ours(name, kwargs, params, grads, lrs) -> list[np.ndarray]:
+    tensors = [torch.tensor(p, requires_grad=True) for p in params]
+    optimizer = getattr(optim, name)(tensors, **kwargs)
+    for step_grads, lr in zip(grads, lrs, strict=True):
+        optimizer.param_groups[0]["lr"] = lr
+        for tensor, grad in zip(tensors, step_grads, strict=True):
+            tensor.grad = torch.tensor(grad)
+        optimizer.step()
+    return [t.detach().numpy() for t in tensors]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_matches_torch_optim(case, dtype):
+    name, kwargs = case
+    params, grads, lrs = initial_params(dtype), gradients(dtype), learning_rates(kwargs["lr"])
+    ours = run_ours(name, kwargs, params, grads, lrs)
+    assert_params_close(ours, torch_reference(name, kwargs, params, grads, lrs), dtype)
+
+
+@SETTINGS
+@given(case=random_cases)
+def test_random_hyperparameters_match_torch_optim(case):
+    name, kwargs = case
+    params, grads = initial_params(np.float64), gradients(np.float64)
+    lrs = learning_rates(kwargs["lr"])
+    ours = run_ours(name, kwargs, params, grads, lrs)
+    assert_params_close(ours, torch_reference(name, kwargs, params, grads, lrs), np.float64)
+
+
+def train_linear_model(optimizer_class, steps=20):
+    """Fit a tiny linear model with two parameter groups, a closure and a StepLR schedule."""
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 2).double()
+    x, y = torch.randn(16, 3, dtype=torch.float64), torch.randn(16, 2, dtype=torch.float64)
+    groups = [
+        {"params": [model.weight], "lr": 0.05, "weight_decay": 0.1},
+        {"params": [model.bias], "lr": 0.02},
+    ]
+    optimizer = optimizer_class(groups)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=5, gamma=0.5)
+    losses = []
+    for _ in range(steps):
+
+        def closure():
+            optimizer.zero_grad()
+            loss = torch.nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            return loss
+
+        losses.append(optimizer.step(closure).item())
+        scheduler.step()
+    return [p.detach().clone() for p in model.parameters()], losses
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW"])
+def test_trains_a_model_with_a_closure_groups_and_a_scheduler(name):
+    ours, our_losses = train_linear_model(getattr(optim, name))
+    theirs, their_losses = train_linear_model(getattr(torch.optim, name))
+    assert our_losses[-1] < our_losses[0]
+    np.testing.assert_allclose(our_losses, their_losses, rtol=1e-12)
+    for mine, reference in zip(ours, theirs, strict=True):
+        torch.testing.assert_close(mine, reference, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("SGD", dict(momentum=0.9, dampening=0.2)),
+        ("Adagrad", dict(lr_decay=0.1)),
+        ("RMSprop", dict(momentum=0.5, centered=True)),
+        ("Adam", dict(amsgrad=True)),
+        ("AdamW", dict(weight_decay=0.1)),
+    ],
+    ids=case_id,
+)
+def test_state_dict_resumes_training_exactly(case):
+    name, kwargs = case
+    grads = gradients(np.float64, steps=20)
+    tensors = [torch.tensor(p, requires_grad=True) for p in initial_params(np.float64)]
+    optimizer = getattr(optim, name)(tensors, lr=0.01, **kwargs)
+
+    def run(optimizer, step_grads):
+        for grad_list in step_grads:
+            for tensor, grad in zip(tensors, grad_list, strict=True):
+                tensor.grad = torch.tensor(grad)
+            optimizer.step()
+
+    run(optimizer, grads[:10])
+    saved_params = [t.detach().clone() for t in tensors]
+    saved_state = copy.deepcopy(optimizer.state_dict())  # state_dict() holds references
+    run(optimizer, grads[10:])
+    uninterrupted = [t.detach().clone() for t in tensors]
+
+    with torch.no_grad():
+        for tensor, saved in zip(tensors, saved_params, strict=True):
+            tensor.copy_(saved)
+    resumed = getattr(optim, name)(tensors, lr=0.5)  # the state dict restores lr too
+    resumed.load_state_dict(saved_state)
+    run(resumed, grads[10:])
+    for tensor, expected in zip(tensors, uninterrupted, strict=True):
+        torch.testing.assert_close(tensor.detach(), expected, rtol=0, atol=0)
+
+
+def test_parameters_without_a_gradient_are_left_alone():
+    used, unused = torch.ones(2, requires_grad=True), torch.ones(3, requires_grad=True)
+    optimizer = optim.Adam([used, unused], lr=0.1, weight_decay=0.1)
+    used.grad = torch.ones(2)
+    optimizer.step()
+    assert torch.equal(unused, torch.ones(3)) and not optimizer.state[unused]
+    assert optimizer.state[used]["step"] == 1 and not torch.equal(used, torch.ones(2))
+
+
+@pytest.mark.parametrize("bad", BAD_HYPERPARAMETERS, ids=bad_id)
+def test_invalid_hyperparameters_raise_value_error_naming_them(bad):
+    name, kwargs, message = bad
+    with pytest.raises(ValueError, match=re.escape(message)):
+        getattr(optim, name)([torch.zeros(3, requires_grad=True)], **kwargs)
