@@ -29,11 +29,6 @@ def _answer(exercise, function):
     return function() if exercise.is_value else function
 
 
-@pytest.fixture(autouse=True)
-def _not_strict(monkeypatch):
-    monkeypatch.delenv("AUTOCHECK_STRICT", raising=False)
-
-
 @pytest.mark.parametrize("exercise", EXERCISES, ids=[e.id for e in EXERCISES])
 def test_reference_passes(exercise):
     result = run_check(exercise, _answer(exercise, exercise.reference))

@@ -12,14 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from exercise_tables import table_tests
 
-from utils.autocheck.core import Outcome, run_check
-from utils.autocheck.spec import get_exercise, get_set
-
-
-@pytest.fixture(autouse=True)
-def _not_strict(monkeypatch):
-    monkeypatch.delenv("AUTOCHECK_STRICT", raising=False)
+from utils.autocheck.spec import get_exercise
 
 
 def _softmax(z):
@@ -313,23 +308,6 @@ WRONG = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("exercise_id", "answer", "message"),
-    WRONG,
-    ids=[f"{i}-{a.__name__}-{n}" for n, (i, a, _) in enumerate(WRONG)],
-)
-def test_wrong_answer_gets_the_intended_message(exercise_id, answer, message):
-    result = run_check(exercise_id, answer)
-    assert result.outcome is Outcome.INCORRECT, str(result)
-    assert message in str(result), str(result)
-
-
-def test_every_exercise_has_three_hand_written_wrong_answers():
-    for exercise in get_set(2).exercises:
-        variants = {answer for i, answer, _ in WRONG if i == exercise.id}
-        assert len(variants) >= 3, exercise.id
-
-
 def test_the_arithmetic_restore_really_leaves_a_rounding_error():
     """The message for fd_restore_by_arithmetic is only right if += h, −= 2h, += h is inexact."""
     exercise = get_exercise("2.4")
@@ -413,14 +391,6 @@ RIGHT = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("exercise_id", "answer"), RIGHT, ids=[f"{i}-{n}" for n, (i, _) in enumerate(RIGHT)]
-)
-def test_other_correct_solutions_pass(exercise_id, answer):
-    result = run_check(exercise_id, answer)
-    assert result.outcome is Outcome.CORRECT, str(result)
-
-
 # ---------------------------------------------------------------------------------------------
 # 2.4: the reference approximates the exact gradient; the forward difference does not
 # ---------------------------------------------------------------------------------------------
@@ -448,3 +418,10 @@ def test_gradient_descent_reference_is_plain_gradient_descent():
         np.testing.assert_allclose(
             exercise.reference(*case.inputs().values()), expected, rtol=1e-14
         )
+
+
+(
+    test_wrong_answer_gets_the_intended_message,
+    test_every_exercise_has_three_hand_written_wrong_answers,
+    test_other_correct_solutions_pass,
+) = table_tests(2, WRONG, RIGHT)

@@ -12,15 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from exercise_tables import table_tests
 
 from utils.autocheck.core import Outcome, run_check
-from utils.autocheck.spec import get_exercise, get_set
-
-
-@pytest.fixture(autouse=True)
-def _not_strict(monkeypatch):
-    monkeypatch.delenv("AUTOCHECK_STRICT", raising=False)
-
+from utils.autocheck.spec import get_exercise
 
 # ---------------------------------------------------------------------------------------------
 # 3.1 ridge_fit
@@ -286,27 +281,6 @@ WRONG = [
 ]
 
 
-def _name(answer):
-    return getattr(answer, "__name__", repr(answer))
-
-
-@pytest.mark.parametrize(
-    ("exercise_id", "answer", "message"),
-    WRONG,
-    ids=[f"{i}-{_name(a)}" for i, a, _ in WRONG],
-)
-def test_wrong_answer_gets_the_intended_message(exercise_id, answer, message):
-    result = run_check(exercise_id, answer)
-    assert result.outcome in (Outcome.INCORRECT, Outcome.ERROR)
-    assert message in str(result), str(result)
-
-
-def test_every_exercise_has_three_hand_written_wrong_answers():
-    for exercise in get_set(3).exercises:
-        variants = {id(answer) for i, answer, _ in WRONG if i == exercise.id}
-        assert len(variants) >= 3, exercise.id
-
-
 # ---------------------------------------------------------------------------------------------
 # Other correct solutions pass
 # ---------------------------------------------------------------------------------------------
@@ -370,14 +344,6 @@ RIGHT = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("exercise_id", "answer"), RIGHT, ids=[f"{i}-{_name(a)}" for i, a in RIGHT]
-)
-def test_other_correct_solutions_pass(exercise_id, answer):
-    result = run_check(exercise_id, answer)
-    assert result.outcome is Outcome.CORRECT, str(result)
-
-
 def test_stubs_are_not_attempted():
     def stub(*args):
         raise NotImplementedError("Exercise 3.1: implement ridge_fit")
@@ -415,3 +381,10 @@ def test_sklearn_alpha_conventions():
     np.testing.assert_allclose(w, lasso.coef_, atol=1e-9)
     assert np.array_equal(w == 0, lasso.coef_ == 0)
     assert np.sum(w == 0) >= 1, "the case should have at least one exact zero"
+
+
+(
+    test_wrong_answer_gets_the_intended_message,
+    test_every_exercise_has_three_hand_written_wrong_answers,
+    test_other_correct_solutions_pass,
+) = table_tests(3, WRONG, RIGHT)

@@ -13,16 +13,10 @@ import math
 
 import numpy as np
 import pytest
+from exercise_tables import table_tests
 
 from utils import schedules
-from utils.autocheck.core import Outcome, run_check
-from utils.autocheck.spec import get_exercise, get_set
-
-
-@pytest.fixture(autouse=True)
-def _not_strict(monkeypatch):
-    monkeypatch.delenv("AUTOCHECK_STRICT", raising=False)
-
+from utils.autocheck.spec import get_exercise
 
 # ---------------------------------------------------------------------------------------------
 # 4.1 inverse_time_decay
@@ -289,27 +283,6 @@ WRONG = [
 ]
 
 
-def _name(answer):
-    return getattr(answer, "__name__", repr(answer))
-
-
-@pytest.mark.parametrize(
-    ("exercise_id", "answer", "message"),
-    WRONG,
-    ids=[f"{i}-{_name(a)}-{n}" for n, (i, a, _) in enumerate(WRONG)],
-)
-def test_wrong_answer_gets_the_intended_message(exercise_id, answer, message):
-    result = run_check(exercise_id, answer)
-    assert result.outcome in (Outcome.INCORRECT, Outcome.ERROR)
-    assert message in str(result), str(result)
-
-
-def test_every_exercise_has_three_hand_written_wrong_answers():
-    for exercise in get_set(4).exercises:
-        variants = {id(answer) for i, answer, _ in WRONG if i == exercise.id}
-        assert len(variants) >= 3, exercise.id
-
-
 # ---------------------------------------------------------------------------------------------
 # Other correct solutions pass
 # ---------------------------------------------------------------------------------------------
@@ -372,12 +345,6 @@ RIGHT = [
 ]
 
 
-@pytest.mark.parametrize(("exercise_id", "answer"), RIGHT, ids=[i for i, _ in RIGHT])
-def test_other_correct_solutions_pass(exercise_id, answer):
-    result = run_check(exercise_id, answer)
-    assert result.outcome is Outcome.CORRECT, str(result)
-
-
 # ---------------------------------------------------------------------------------------------
 # The references follow the conventions of chapter 4
 # ---------------------------------------------------------------------------------------------
@@ -422,3 +389,10 @@ def test_convergence_factor_predicts_the_error_of_gradient_descent():
             x = x - lr * (A @ x)
         assert np.linalg.norm(x) <= factor**20 * start * (1 + 1e-9), case.description
         assert np.linalg.norm(x) >= 0.01 * factor**20 * start, case.description  # and tight
+
+
+(
+    test_wrong_answer_gets_the_intended_message,
+    test_every_exercise_has_three_hand_written_wrong_answers,
+    test_other_correct_solutions_pass,
+) = table_tests(4, WRONG, RIGHT)

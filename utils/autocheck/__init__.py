@@ -47,7 +47,7 @@ How to add an exercise set
 ==========================
 
 Follow ``utils/autocheck/exercises/ch01.py``, ``solutions/01_loss_functions.ipynb`` and
-``tests/test_autocheck_ch01.py``. For chapter 2 (gradient descent):
+``tests/test_exercises_ch01.py``. For chapter 2 (gradient descent):
 
 1. **The reference.** What learners implement must already exist in ``utils`` (e.g.
    ``utils.optim.numpy``), tested against torch/TensorFlow. Expected answers are computed from it,
@@ -121,14 +121,15 @@ Follow ``utils/autocheck/exercises/ch01.py``, ``solutions/01_loss_functions.ipyn
    exercise; seeded inputs; reference = oracle on every case (``test_autocheck_frameworks.py``);
    both notebooks check every exercise once and end with ``summary()``; the exercise notebook runs
    with every check *not attempted* and no other error; the build is in sync. Add
-   ``tests/test_autocheck_ch02.py`` by copying ``test_autocheck_ch01.py``: a ``WRONG`` table of
+   ``tests/test_exercises_ch02.py`` like ``test_exercises_ch01.py``: a ``WRONG`` table of
    ``(exercise id, wrong function or value, expected message fragment)`` with at least three
    hand-written wrong answers per exercise (written independently of the declared mistakes — loops,
    other names — so they prove the messages, not the declarations), and a ``RIGHT`` table of other
-   correct solutions that must pass.
+   correct solutions that must pass; ``table_tests(2, WRONG, RIGHT)`` from
+   ``tests/exercise_tables.py`` turns the tables into tests.
 
 6. **Run** ``AUTOCHECK_STRICT=1 python -m pytest --nbval-lax --nbval-current-env
-   solutions/02_gradient_descent.ipynb`` and ``python -m pytest tests/test_autocheck*``.
+   solutions/02_gradient_descent.ipynb`` and ``python -m pytest tests/test_autocheck* tests/test_exercises*``.
 """
 
 from .api import CheckFailed, check, hint, reset, strict_mode, summary

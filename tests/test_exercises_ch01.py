@@ -11,14 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pytest
-
-from utils.autocheck.core import Outcome, run_check
-
-
-@pytest.fixture(autouse=True)
-def _not_strict(monkeypatch):
-    monkeypatch.delenv("AUTOCHECK_STRICT", raising=False)
+from exercise_tables import table_tests
 
 
 def _softmax(z):
@@ -233,29 +226,6 @@ WRONG = [
 ]
 
 
-def _name(answer):
-    return getattr(answer, "__name__", repr(answer))
-
-
-@pytest.mark.parametrize(
-    ("exercise_id", "answer", "message"),
-    WRONG,
-    ids=[f"{i}-{_name(a)}-{n}" for n, (i, a, _) in enumerate(WRONG)],
-)
-def test_wrong_answer_gets_the_intended_message(exercise_id, answer, message):
-    result = run_check(exercise_id, answer)
-    assert result.outcome in (Outcome.INCORRECT, Outcome.ERROR)
-    assert message in str(result), str(result)
-
-
-def test_every_exercise_has_three_hand_written_wrong_answers():
-    from utils.autocheck.spec import get_set
-
-    for exercise in get_set(1).exercises:
-        variants = {id(answer) for i, answer, _ in WRONG if i == exercise.id}
-        assert len(variants) >= 3, exercise.id
-
-
 # ---------------------------------------------------------------------------------------------
 # Other correct solutions pass
 # ---------------------------------------------------------------------------------------------
@@ -299,7 +269,8 @@ RIGHT = [
 ]
 
 
-@pytest.mark.parametrize(("exercise_id", "answer"), RIGHT, ids=[i for i, _ in RIGHT])
-def test_other_correct_solutions_pass(exercise_id, answer):
-    result = run_check(exercise_id, answer)
-    assert result.outcome is Outcome.CORRECT, str(result)
+(
+    test_wrong_answer_gets_the_intended_message,
+    test_every_exercise_has_three_hand_written_wrong_answers,
+    test_other_correct_solutions_pass,
+) = table_tests(1, WRONG, RIGHT)

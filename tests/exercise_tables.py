@@ -1,0 +1,57 @@
+"""The tests every exercise set gets from its hand-written tables of answers.
+
+Each ``tests/test_exercises_chNN.py`` writes, by hand and independently of the mistakes the
+exercise module declares:
+
+- ``WRONG``: ``(exercise id, wrong answer, fragment of the message it must get)``, at least three
+  per exercise;
+- ``RIGHT``: ``(exercise id, another correct answer)``, solutions written differently from the
+  reference that must still pass;
+
+and gets its tests with ``table_tests(set_number, WRONG, RIGHT)``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from utils.autocheck.core import Outcome, run_check
+from utils.autocheck.spec import get_set
+
+
+def _name(answer) -> str:
+    return getattr(answer, "__name__", repr(answer))
+
+
+def table_tests(set_number: int, wrong: list, right: list):
+    """Return the three test functions for one exercise set's ``WRONG`` and ``RIGHT`` tables."""
+
+    @pytest.mark.parametrize(
+        ("exercise_id", "answer", "message"),
+        wrong,
+        ids=[f"{i}-{_name(a)}-{n}" for n, (i, a, _) in enumerate(wrong)],
+    )
+    def test_wrong_answer_gets_the_intended_message(exercise_id, answer, message):
+        result = run_check(exercise_id, answer)
+        assert result.outcome in (Outcome.INCORRECT, Outcome.ERROR)
+        assert message in str(result), str(result)
+
+    def test_every_exercise_has_three_hand_written_wrong_answers():
+        for exercise in get_set(set_number).exercises:
+            variants = {id(answer) for i, answer, _ in wrong if i == exercise.id}
+            assert len(variants) >= 3, exercise.id
+
+    @pytest.mark.parametrize(
+        ("exercise_id", "answer"),
+        right,
+        ids=[f"{i}-{_name(a)}-{n}" for n, (i, a) in enumerate(right)],
+    )
+    def test_other_correct_solutions_pass(exercise_id, answer):
+        result = run_check(exercise_id, answer)
+        assert result.outcome is Outcome.CORRECT, str(result)
+
+    return (
+        test_wrong_answer_gets_the_intended_message,
+        test_every_exercise_has_three_hand_written_wrong_answers,
+        test_other_correct_solutions_pass,
+    )
