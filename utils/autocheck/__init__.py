@@ -129,7 +129,8 @@ Follow ``utils/autocheck/exercises/ch01.py``, ``solutions/01_loss_functions.ipyn
    ``tests/exercise_tables.py`` turns the tables into tests.
 
 6. **Run** ``AUTOCHECK_STRICT=1 python -m pytest --nbval-lax --nbval-current-env
-   solutions/02_gradient_descent.ipynb`` and ``python -m pytest tests/test_autocheck* tests/test_exercises*``.
+   solutions/02_gradient_descent.ipynb`` and
+   ``python -m pytest tests/test_autocheck* tests/test_exercises*``.
 """
 
 from .api import CheckFailed, check, hint, reset, strict_mode, summary
