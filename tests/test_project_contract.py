@@ -31,3 +31,15 @@ def test_importing_utils_and_its_numpy_modules_imports_no_framework():
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_colab_install_cannot_replace_colabs_frameworks():
+    """The setup cell installs the package with --no-deps, and its own dependencies stay loose."""
+    import tomllib
+
+    from utils.environment import SETUP_CELL
+
+    assert "--no-deps" in SETUP_CELL and 'if "google.colab" in sys.modules:' in SETUP_CELL
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert not [d for d in dependencies if d.startswith(("torch", "tensorflow", "keras"))]
+    assert not [d for d in dependencies if "==" in d], "pins would fight Colab's versions"
