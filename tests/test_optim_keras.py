@@ -151,3 +151,45 @@ def test_keras_adagrad_defaults_are_close_to_ours_with_the_same_numbers():
     keras_adagrad = keras.optimizers.Adagrad(learning_rate=2**-3)
     ours = run_class(optim.Adagrad, lr=2**-3, initial_accumulator_value=0.1, eps=1e-7)
     assert_same(ours, run_keras(keras_adagrad), rtol=1e-6)
+
+
+def test_keras_adadelta_is_torch_adadelta_epsilon_placement_included():
+    """√(u + ε) / √(v + ε) in both, and γ outside the state: a learning-rate change agrees too."""
+    lrs = learning_rates(1.0)
+    keras_adadelta = keras.optimizers.Adadelta(learning_rate=1.0, rho=0.875, epsilon=2**-10)
+    ours = run_class(optim.Adadelta, lrs=lrs, lr=1.0, rho=0.875, eps=2**-10)
+    assert_same(ours, run_keras(keras_adadelta, lrs))
+
+
+def test_keras_adadelta_defaults_are_ours_with_lr_1e_3_rho_0_95_eps_1e_7():
+    """Only the defaults differ: Keras' γ = 1e-3 makes steps a thousand times smaller."""
+    ours = run_class(optim.Adadelta, lr=1e-3, rho=0.95, eps=1e-7)
+    assert_same(ours, run_keras(keras.optimizers.Adadelta()))
+    torch_defaults = run_class(optim.Adadelta)
+    assert max_difference(torch_defaults, PARAMS) > 100 * max_difference(ours, PARAMS)
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 2**-4])
+def test_keras_nadam_is_torch_nadam_with_momentum_decay_one(weight_decay):
+    """Keras: μ_t = β₁ (1 − ½ · 0.96ᵗ), i.e. ψ = 1; ε outside the root as torch; decoupled decay.
+
+    Not to 1e-10: Keras' update step casts 0.96 to the variable's dtype through float32
+    (0.9599999785...), so its μ_t and μ_{t+1} are off by about 2e-8 (relative), while its Π_t
+    uses 0.96 itself.
+    """
+    lrs = learning_rates(LR)
+    keras_nadam = keras.optimizers.Nadam(
+        learning_rate=LR, beta_1=BETA1, beta_2=BETA2, epsilon=2**-7, weight_decay=weight_decay
+    )
+    theirs = run_keras(keras_nadam, lrs)
+    kwargs = dict(
+        lrs=lrs,
+        lr=LR,
+        betas=(BETA1, BETA2),
+        eps=2**-7,
+        weight_decay=weight_decay,
+        decoupled_weight_decay=True,
+    )
+    assert_same(run_class(optim.NAdam, momentum_decay=1.0, **kwargs), theirs, rtol=1e-6)
+    # torch's default ψ = 0.004 keeps μ_t near β₁/2 for thousands of steps: another optimizer.
+    assert max_difference(run_class(optim.NAdam, **kwargs), theirs) > 1e-3

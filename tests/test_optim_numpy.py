@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import subprocess
 import sys
@@ -10,9 +11,11 @@ import tracemalloc
 import numpy as np
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 from optim_cases import (
     BAD_HYPERPARAMETERS,
     CASES,
+    HYPERPARAMETERS,
     SETTINGS,
     assert_params_close,
     bad_id,
@@ -20,7 +23,6 @@ from optim_cases import (
     gradients,
     initial_params,
     learning_rates,
-    random_cases,
     torch_reference,
 )
 
@@ -32,6 +34,8 @@ STEP_FUNCTIONS = {
     "RMSprop": (optim.rmsprop_step, optim.init_rmsprop_state),
     "Adam": (optim.adam_step, optim.init_adam_state),
     "AdamW": (optim.adamw_step, optim.init_adamw_state),
+    "Adadelta": (optim.adadelta_step, optim.init_adadelta_state),
+    "NAdam": (optim.nadam_step, optim.init_nadam_state),
 }
 
 
@@ -77,10 +81,11 @@ def test_class_matches_torch(case, dtype):
     assert_params_close(ours, torch_reference(name, kwargs, params, grads, lrs), dtype)
 
 
+@pytest.mark.parametrize("name", sorted(HYPERPARAMETERS))
 @SETTINGS
-@given(case=random_cases)
-def test_random_hyperparameters_match_torch(case):
-    name, kwargs = case
+@given(data=st.data())
+def test_random_hyperparameters_match_torch(name, data):
+    kwargs = data.draw(HYPERPARAMETERS[name], label="kwargs")
     params, grads = initial_params(np.float64), gradients(np.float64)
     lrs = learning_rates(kwargs["lr"])
     ours = run_class(name, kwargs, params, grads, lrs)
@@ -123,6 +128,39 @@ def test_step_function_accepts_plain_numbers():
     assert param.shape == () and param.dtype == np.float64
     np.testing.assert_allclose(param, 1.0 - 0.1 * 2.0 / (2.0 + 1e-8))  # θ − γ m̂/(√v̂ + ε)
     assert state.step == 1 and state.exp_avg == pytest.approx(0.2)
+
+
+def test_first_adadelta_step_by_hand():
+    """u_0 = 0, so ε alone sets the first step: Δ_1 = √ε / √((1 − ρ) g² + ε) · g."""
+    lr, rho, eps, grad = 0.5, 0.75, 1e-2, 2.0
+    param, state = optim.adadelta_step(
+        1.0, grad, optim.init_adadelta_state(1.0), lr=lr, rho=rho, eps=eps
+    )
+    delta = math.sqrt(eps) / math.sqrt((1 - rho) * grad**2 + eps) * grad
+    assert param == pytest.approx(1.0 - lr * delta, rel=1e-15)
+    assert state.square_avg == pytest.approx((1 - rho) * grad**2, rel=1e-15)
+    assert state.acc_delta == pytest.approx((1 - rho) * delta**2, rel=1e-15)
+
+
+def test_first_nadam_step_by_hand():
+    """m̂_1 = μ₂ (1 − β₁) g / (1 − μ₁μ₂) + (1 − μ₁) g / (1 − μ₁), and v̂_1 = g²."""
+    lr, beta1, psi, grad = 0.1, 0.9, 0.5, -3.0
+    param, state = optim.nadam_step(
+        1.0, grad, optim.init_nadam_state(1.0), lr=lr, beta1=beta1, momentum_decay=psi, eps=1e-300
+    )
+    mu1, mu2 = (beta1 * (1 - 0.5 * 0.96 ** (t * psi)) for t in (1, 2))
+    m_hat = mu2 * (1 - beta1) * grad / (1 - mu1 * mu2) + grad  # (1 − μ₁)/(1 − μ₁) = 1
+    assert param == pytest.approx(1.0 - lr * m_hat / abs(grad), rel=1e-15)
+    assert state.step == 1 and state.mu_product == pytest.approx(mu1, rel=1e-15)
+
+
+def test_nadam_state_keeps_the_product_of_the_momentum_schedule():
+    beta1, psi = 0.8, 0.25
+    param, state = np.zeros(2), optim.init_nadam_state(np.zeros(2))
+    for _ in range(30):
+        param, state = optim.nadam_step(param, np.ones(2), state, beta1=beta1, momentum_decay=psi)
+    mus = [beta1 * (1 - 0.5 * 0.96 ** (t * psi)) for t in range(1, 31)]
+    assert state.step == 30 and state.mu_product == pytest.approx(math.prod(mus), rel=1e-14)
 
 
 def test_class_updates_the_given_arrays_in_place():

@@ -88,6 +88,21 @@ def test_lr_is_keras_learning_rate_under_torch_s_name():
     assert optim.SGD.from_config(config).get_config() == config
 
 
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("Adadelta", dict(rho=0.5, eps=1e-4)),
+        ("NAdam", dict(momentum_decay=0.1, betas=(0.5, 0.9), decoupled_weight_decay=True)),
+    ],
+    ids=case_id,
+)
+def test_config_round_trips(case):
+    name, kwargs = case
+    config = getattr(optim, name)(lr=0.25, weight_decay=0.01, **kwargs).get_config()
+    assert {key: config[key] for key in kwargs} == kwargs and config["learning_rate"] == 0.25
+    assert getattr(optim, name).from_config(config).get_config() == config
+
+
 def test_model_compile_and_fit_train_like_the_numpy_reference():
     """Five full-batch steps of model.fit equal five steps of utils.optim.numpy.Adam."""
     rng = np.random.default_rng(0)

@@ -69,8 +69,20 @@ def check_rmsprop(lr, alpha, eps, weight_decay, momentum) -> None:
     check_non_negative("momentum", momentum)
 
 
+def check_adadelta(lr, rho, eps, weight_decay) -> None:
+    check_lr(lr)
+    check_unit_interval("rho", rho)
+    check_eps(eps)
+    check_non_negative("weight_decay", weight_decay)
+
+
 def check_adam(lr, betas, eps, weight_decay) -> None:
     check_lr(lr)
     check_betas(betas)
     check_eps(eps)
     check_non_negative("weight_decay", weight_decay)
+
+
+def check_nadam(lr, betas, eps, weight_decay, momentum_decay) -> None:
+    check_adam(lr, betas, eps, weight_decay)
+    check_non_negative("momentum_decay", momentum_decay)

@@ -1,4 +1,4 @@
-"""Optimizers from scratch in NumPy: SGD, Adagrad, RMSprop, Adam and AdamW.
+"""Optimizers from scratch in NumPy: SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW and NAdam.
 
 Every optimizer in this module comes in two forms, so that you can read the math in one place and
 train a model with it in another.
@@ -30,9 +30,11 @@ temporary array (see ``benchmarks/RESULTS.md``).
 Names, arguments and defaults mirror :mod:`torch.optim`, which the tests of this course use as the
 oracle: same trajectory to about 1e-10 in float64. That fixes three conventions:
 
-- ``weight_decay`` λ adds λθ to the gradient (L2 regularisation), except in :class:`AdamW`, which
-  shrinks the parameter directly: θ ← θ(1 − γλ) (decoupled weight decay).
-- ε is added outside the square root: θ ← θ − γ m̂ / (√v̂ + ε).
+- ``weight_decay`` λ adds λθ to the gradient (L2 regularisation), except in :class:`AdamW` and
+  in :class:`NAdam` with ``decoupled_weight_decay=True``, which shrink the parameter directly:
+  θ ← θ(1 − γλ) (decoupled weight decay).
+- ε is added outside the square root: θ ← θ − γ m̂ / (√v̂ + ε). Adadelta is the exception: as in
+  Zeiler's paper, ε sits inside both of its roots, √(u + ε) / √(v + ε).
 - The step counter t counts the steps taken with the state, starting at 1 on the first step.
 """
 
@@ -44,15 +46,24 @@ from typing import NamedTuple
 
 import numpy as np
 
-from utils.optim._validation import check_adagrad, check_adam, check_rmsprop, check_sgd
+from utils.optim._validation import (
+    check_adadelta,
+    check_adagrad,
+    check_adam,
+    check_nadam,
+    check_rmsprop,
+    check_sgd,
+)
 
 __all__ = [
     "Optimizer",
     "SGD", "SGDState", "init_sgd_state", "sgd_step",
     "Adagrad", "AdagradState", "init_adagrad_state", "adagrad_step",
     "RMSprop", "RMSpropState", "init_rmsprop_state", "rmsprop_step",
+    "Adadelta", "AdadeltaState", "init_adadelta_state", "adadelta_step",
     "Adam", "AdamState", "init_adam_state", "adam_step",
     "AdamW", "AdamWState", "init_adamw_state", "adamw_step",
+    "NAdam", "NAdamState", "init_nadam_state", "nadam_step",
 ]
 
 BLOCK_SIZE = 131_072
@@ -410,6 +421,85 @@ class RMSprop(Optimizer):
 
 
 # ---------------------------------------------------------------------------------------------
+# Adadelta: RMSprop with the units fixed by a moving average of the updates
+# ---------------------------------------------------------------------------------------------
+
+
+class AdadeltaState(NamedTuple):
+    square_avg: np.ndarray  # v_t, moving average of squared gradients
+    acc_delta: np.ndarray  # u_t, moving average of squared updates
+
+
+def init_adadelta_state(param) -> AdadeltaState:
+    """v_0 = u_0 = 0."""
+    zeros = np.zeros_like(_as_float_array(param))
+    return AdadeltaState(square_avg=zeros, acc_delta=zeros.copy())
+
+
+def _adadelta_kernel(param, grad, square_avg, acc_delta, scratch, *, lr, rho, eps, weight_decay):
+    decayed, work = scratch
+    if weight_decay != 0:
+        grad = np.add(grad, np.multiply(param, weight_decay, out=decayed), out=decayed)  # g += λθ
+    square_avg *= rho  # v_t = ρ v_{t−1} + (1 − ρ) g_t²
+    square_avg += np.multiply(np.square(grad, out=work), 1 - rho, out=work)
+    std = np.sqrt(np.add(square_avg, eps, out=work), out=work)  # √(v_t + ε)
+    delta = np.divide(grad, std, out=work)
+    # √(u_{t−1} + ε), in the row that held λθ + g_t: the gradient is no longer needed
+    rms_delta = np.sqrt(np.add(acc_delta, eps, out=decayed), out=decayed)
+    delta *= rms_delta  # Δ_t = √(u_{t−1} + ε) / √(v_t + ε) · g_t
+    acc_delta *= rho  # u_t = ρ u_{t−1} + (1 − ρ) Δ_t²
+    acc_delta += np.multiply(np.square(delta, out=decayed), 1 - rho, out=decayed)
+    param -= np.multiply(delta, lr, out=work)  # θ_t = θ_{t−1} − γ Δ_t
+
+
+def _adadelta_update(param, grad, state, workspace, *, lr, rho, eps,
+                     weight_decay) -> AdadeltaState:
+    _blockwise(_adadelta_kernel, (param, grad, state.square_avg, state.acc_delta), workspace,
+               lr=lr, rho=rho, eps=eps, weight_decay=weight_decay)
+    return AdadeltaState(state.square_avg, state.acc_delta)
+
+
+def adadelta_step(param, grad, state: AdadeltaState, *, lr: float = 1.0, rho: float = 0.9,
+                  eps: float = 1e-6, weight_decay: float = 0.0):
+    r"""One Adadelta step, as ``torch.optim.Adadelta``; returns ``(param, state)``.
+
+    With γ = lr, ρ = rho, λ = weight_decay (v_0 = u_0 = 0)::
+
+        g_t ← g_t + λ θ_{t−1}                  if λ ≠ 0
+        v_t = ρ v_{t−1} + (1 − ρ) g_t²
+        Δ_t = √(u_{t−1} + ε) / √(v_t + ε) · g_t
+        u_t = ρ u_{t−1} + (1 − ρ) Δ_t²
+        θ_t = θ_{t−1} − γ Δ_t
+
+    Zeiler's Adadelta has no learning rate: γ = 1, torch's default. The ratio of two RMS values
+    gives Δ the units of θ, and ε sits inside both roots. With u_0 = 0, ε also sets the scale of
+    the first step: Δ_1 ≈ √(ε / (1 − ρ)) · sign(g_1) where g_1² ≫ ε.
+
+    Keras' ``Adadelta`` runs this formula, ε placement included, but with other defaults:
+    ``learning_rate=1e-3, rho=0.95, epsilon=1e-7``, so ``Adadelta(lr=1e-3, rho=0.95, eps=1e-7)``
+    here is Keras' default one.
+    """
+    check_adadelta(lr, rho, eps, weight_decay)
+    return _run_on_copies(_adadelta_update, param, grad, state, lr=lr, rho=rho, eps=eps,
+                          weight_decay=weight_decay)
+
+
+class Adadelta(Optimizer):
+    """Adadelta (Zeiler, 2012); see :func:`adadelta_step`."""
+
+    def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
+                 weight_decay: float = 0.0):
+        check_adadelta(lr, rho, eps, weight_decay)
+        super().__init__(params, lr)
+        self.rho, self.eps, self.weight_decay = rho, eps, weight_decay
+        self.state = [init_adadelta_state(p) for p in self.params]
+
+    def _update(self, param, grad, state, workspace):
+        return _adadelta_update(param, grad, state, workspace, lr=self.lr, rho=self.rho,
+                                eps=self.eps, weight_decay=self.weight_decay)
+
+
+# ---------------------------------------------------------------------------------------------
 # Adam and AdamW: momentum and RMSprop, with bias correction
 # ---------------------------------------------------------------------------------------------
 
@@ -548,3 +638,124 @@ class AdamW(Adam):
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
+
+
+# ---------------------------------------------------------------------------------------------
+# NAdam: Adam with Nesterov momentum
+# ---------------------------------------------------------------------------------------------
+
+
+class NAdamState(NamedTuple):
+    step: int  # t, the number of steps taken
+    mu_product: float  # Π_t = μ_1 μ_2 ⋯ μ_t, the product of the momentum schedule so far
+    exp_avg: np.ndarray  # m_t, first moment
+    exp_avg_sq: np.ndarray  # v_t, second moment
+
+
+def init_nadam_state(param) -> NAdamState:
+    """t = 0, Π_0 = 1 (the empty product), m_0 = v_0 = 0."""
+    zeros = np.zeros_like(_as_float_array(param))
+    return NAdamState(step=0, mu_product=1.0, exp_avg=zeros, exp_avg_sq=zeros.copy())
+
+
+def _nadam_kernel(param, grad, exp_avg, exp_avg_sq, scratch, *, step, lr, beta1, beta2, eps,
+                  weight_decay, decoupled_weight_decay, grad_step_size, exp_avg_step_size):
+    decayed, work = scratch
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            param *= 1 - lr * weight_decay  # θ ← θ (1 − γλ)
+        else:  # g ← g + λθ
+            grad = np.add(grad, np.multiply(param, weight_decay, out=decayed), out=decayed)
+    exp_avg *= beta1  # m_t = β₁ m_{t−1} + (1 − β₁) g_t
+    exp_avg += np.multiply(grad, 1 - beta1, out=work)
+    exp_avg_sq *= beta2  # v_t = β₂ v_{t−1} + (1 − β₂) g_t²
+    exp_avg_sq += np.multiply(np.square(grad, out=work), 1 - beta2, out=work)
+    denom = np.sqrt(exp_avg_sq, out=work)
+    denom /= math.sqrt(1 - beta2**step)  # √v̂_t = √(v_t / (1 − β₂ᵗ))
+    denom += eps
+    # θ_t = θ_{t−1} − γ m̂_t / (√v̂_t + ε), one term of m̂_t at a time, in the row that held λθ + g_t
+    # (read here for the last time):  γ (1 − μ_t) / (1 − Π_t) · g_t / (√v̂_t + ε) ...
+    param -= np.multiply(np.divide(grad, denom, out=decayed), grad_step_size, out=decayed)
+    # ... and γ μ_{t+1} / (1 − Π_{t+1}) · m_t / (√v̂_t + ε)
+    param -= np.multiply(np.divide(exp_avg, denom, out=decayed), exp_avg_step_size, out=decayed)
+
+
+def _nadam_update(param, grad, state, workspace, *, lr, beta1, beta2, eps, weight_decay,
+                  momentum_decay, decoupled_weight_decay) -> NAdamState:
+    step = state.step + 1
+    mu = beta1 * (1 - 0.5 * 0.96 ** (step * momentum_decay))  # μ_t = β₁ (1 − ½ · 0.96^(tψ))
+    mu_next = beta1 * (1 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))  # μ_{t+1}
+    mu_product = state.mu_product * mu  # Π_t = Π_{t−1} μ_t
+    grad_step_size = lr * (1 - mu) / (1 - mu_product)  # γ (1 − μ_t) / (1 − Π_t)
+    # γ μ_{t+1} / (1 − Π_{t+1}), with Π_{t+1} = Π_t μ_{t+1}
+    exp_avg_step_size = lr * mu_next / (1 - mu_product * mu_next)
+    _blockwise(_nadam_kernel, (param, grad, state.exp_avg, state.exp_avg_sq), workspace,
+               step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
+               decoupled_weight_decay=decoupled_weight_decay, grad_step_size=grad_step_size,
+               exp_avg_step_size=exp_avg_step_size)
+    return NAdamState(step, mu_product, state.exp_avg, state.exp_avg_sq)
+
+
+def nadam_step(param, grad, state: NAdamState, *, lr: float = 2e-3, beta1: float = 0.9,
+               beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0,
+               momentum_decay: float = 4e-3, decoupled_weight_decay: bool = False):
+    r"""One NAdam step, as ``torch.optim.NAdam``; returns ``(param, state)``.
+
+    With γ = lr, λ = weight_decay, ψ = momentum_decay (m_0 = v_0 = 0, Π_0 = 1, t counts from 1)::
+
+        g_t ← g_t + λ θ_{t−1}                  if λ ≠ 0 (L2)
+        θ_{t−1} ← θ_{t−1} (1 − γλ)             instead, if decoupled_weight_decay
+        μ_t = β₁ (1 − ½ · 0.96^(tψ))           the momentum schedule
+        Π_t = Π_{t−1} μ_t                       = μ_1 μ_2 ⋯ μ_t
+        m_t = β₁ m_{t−1} + (1 − β₁) g_t
+        v_t = β₂ v_{t−1} + (1 − β₂) g_t²
+        m̂_t = μ_{t+1} m_t / (1 − Π_t μ_{t+1}) + (1 − μ_t) g_t / (1 − Π_t)
+        v̂_t = v_t / (1 − β₂ᵗ)
+        θ_t = θ_{t−1} − γ m̂_t / (√v̂_t + ε)
+
+    Nesterov's look-ahead (Dozat, 2016): m̂_t mixes the momentum of the *next* step, μ_{t+1} m_t,
+    with the current gradient, each divided by its own bias correction. The schedule μ_t rises
+    from about β₁/2 towards β₁; ψ = 0.004 (Dozat's 1/250) makes it slow: μ_t ≈ 0.58 β₁ after
+    1,000 steps, 0.9 β₁ after 10,000. ``momentum_decay=0`` keeps μ_t = β₁/2. The moment m_t itself
+    decays with β₁, not with μ_t.
+
+    torch keeps Π_t in a 0-d tensor of torch's default dtype, float32 unless
+    ``torch.set_default_dtype(torch.float64)``: a float64 run of ``torch.optim.NAdam`` with the
+    default dtype rounds Π_t to float32 and drifts from this one by about 1e-8 (relative). Here
+    Π_t is a Python float; with torch's default dtype set to float64 the two agree to 1e-10.
+
+    Keras' ``Nadam`` uses μ_t = β₁ (1 − ½ · 0.96ᵗ): this schedule with ψ = 1, 250 times faster
+    than torch's default (μ_t ≈ 0.94 β₁ after 50 steps). Its ε sits where torch's does (unlike
+    Keras' ``Adam``) and its weight decay is decoupled, so ``keras.optimizers.Nadam(learning_rate=γ,
+    epsilon=ε, weight_decay=λ)`` is ``NAdam(lr=γ, eps=ε, weight_decay=λ, momentum_decay=1.0,
+    decoupled_weight_decay=True)`` (Keras' defaults: γ = 1e-3, ε = 1e-7). They agree to about 1e-7
+    (relative), not 1e-10, in float64: Keras' update step rounds the 0.96 of μ_t through float32
+    (its Π_t does not).
+    """
+    check_nadam(lr, (beta1, beta2), eps, weight_decay, momentum_decay)
+    return _run_on_copies(_nadam_update, param, grad, state, lr=lr, beta1=beta1, beta2=beta2,
+                          eps=eps, weight_decay=weight_decay, momentum_decay=momentum_decay,
+                          decoupled_weight_decay=decoupled_weight_decay)
+
+
+class NAdam(Optimizer):
+    """NAdam (Dozat, 2016), Adam with Nesterov momentum; see :func:`nadam_step`.
+
+    ``decoupled_weight_decay=True`` shrinks the parameters as :class:`AdamW` does (NAdamW).
+    """
+
+    def __init__(self, params, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0, momentum_decay: float = 4e-3,
+                 decoupled_weight_decay: bool = False):
+        check_nadam(lr, betas, eps, weight_decay, momentum_decay)
+        super().__init__(params, lr)
+        self.betas, self.eps, self.weight_decay = tuple(betas), eps, weight_decay
+        self.momentum_decay, self.decoupled_weight_decay = momentum_decay, decoupled_weight_decay
+        self.state = [init_nadam_state(p) for p in self.params]
+
+    def _update(self, param, grad, state, workspace):
+        beta1, beta2 = self.betas
+        return _nadam_update(param, grad, state, workspace, lr=self.lr, beta1=beta1, beta2=beta2,
+                             eps=self.eps, weight_decay=self.weight_decay,
+                             momentum_decay=self.momentum_decay,
+                             decoupled_weight_decay=self.decoupled_weight_decay)

@@ -1,4 +1,4 @@
-"""The course's optimizers as Keras 3 optimizers: SGD, Adagrad, RMSprop, Adam and AdamW.
+"""SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW and NAdam as Keras 3 optimizers.
 
 Same names, arguments, defaults and formulas as :mod:`torch.optim` and :mod:`utils.optim.numpy`
 (the step functions there show the math), usable wherever a Keras optimizer is::
@@ -18,14 +18,21 @@ Keras options (``clipnorm``, ``name``, ...) pass through as keyword arguments.
 Where Keras' built-in optimizers differ from torch's (the tests check each mapping):
 
 - ``weight_decay``: Keras applies *decoupled* decay θ ← θ(1 − γλ) in every optimizer; here it
-  means what it means in torch: L2, g ← g + λθ, for SGD, Adagrad, RMSprop and Adam, and decoupled
-  decay for AdamW only. It applies to every variable (Keras' ``exclude_from_weight_decay`` has no
-  effect).
+  means what it means in torch: L2, g ← g + λθ, for SGD, Adagrad, RMSprop, Adadelta, Adam and
+  NAdam, and decoupled decay for AdamW and for NAdam with ``decoupled_weight_decay=True`` only. It
+  applies to every variable (Keras' ``exclude_from_weight_decay`` has no effect).
 - Adam's ``epsilon`` in Keras is ε̂, added to the uncorrected √v_t; torch's ε is added to √v̂_t.
   They agree when ε̂ = ε √(1 − β₂ᵗ), see :func:`utils.optim.numpy.adam_step`. Keras' default
   ε̂ = 1e-7.
 - Keras' Adagrad and RMSprop put ε inside the square root, √(v + ε); Keras' Adagrad starts its
   accumulator at 0.1; Keras' RMSprop calls α ``rho`` and defaults to ρ = 0.9, lr = 1e-3.
+- Keras' Adadelta is torch's formula, ε inside both roots included, with other defaults:
+  ``learning_rate=1e-3, rho=0.95, epsilon=1e-7`` against torch's lr = 1, ρ = 0.9, ε = 1e-6.
+- Keras' Nadam uses the momentum schedule μ_t = β₁ (1 − ½ · 0.96ᵗ), which is torch's
+  μ_t = β₁ (1 − ½ · 0.96^(tψ)) with ψ = ``momentum_decay=1.0`` instead of 0.004; its ε sits where
+  torch's does (not Keras' Adam ε̂). So Keras' Nadam (defaults lr = 1e-3, ε = 1e-7) is
+  ``NAdam(momentum_decay=1.0, decoupled_weight_decay=True)``, to about 1e-7: Keras' update step
+  rounds the 0.96 of μ_t through float32.
 - Keras' SGD stores v = μ v − γ g (the learning rate inside the velocity); torch stores
   b = μ b + g and multiplies by γ afterwards. Same steps while γ is constant, different ones after
   a learning-rate change.
@@ -40,9 +47,17 @@ from numbers import Real
 import keras
 from keras import ops
 
-from utils.optim._validation import check_adagrad, check_adam, check_lr, check_rmsprop, check_sgd
+from utils.optim._validation import (
+    check_adadelta,
+    check_adagrad,
+    check_adam,
+    check_lr,
+    check_nadam,
+    check_rmsprop,
+    check_sgd,
+)
 
-__all__ = ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW"]
+__all__ = ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "NAdam"]
 
 
 def _constant(value: float, dtype):
@@ -212,6 +227,39 @@ class RMSprop(_Optimizer):
             self.assign_sub(variable, lr * grad / avg)
 
 
+class Adadelta(_Optimizer):
+    """Adadelta, as ``torch.optim.Adadelta``; the math: :func:`utils.optim.numpy.adadelta_step`.
+
+    Keras' own ``Adadelta`` runs the same formula with defaults lr = 1e-3, ρ = 0.95, ε = 1e-7.
+    """
+
+    def __init__(self, params=None, lr=1.0, rho: float = 0.9, eps: float = 1e-6,
+                 weight_decay: float = 0.0, **kwargs):
+        check_adadelta(lr, rho, eps, weight_decay)
+        hyperparameters = dict(rho=rho, eps=eps, weight_decay=weight_decay)
+        super().__init__(params, lr, hyperparameters, **kwargs)
+
+    def build(self, variables):
+        if self.built:
+            return
+        super().build(variables)
+        self._square_avgs = self._add_state(variables, "square_avg")
+        self._acc_deltas = self._add_state(variables, "acc_delta")
+
+    def update_step(self, gradient, variable, learning_rate):
+        lr = ops.cast(learning_rate, variable.dtype)
+        grad = self._with_l2(gradient, variable)  # g ← g + λθ
+        rho, eps = self.rho, self.eps
+        square_avg = self._state(self._square_avgs, variable)
+        acc_delta = self._state(self._acc_deltas, variable)
+        # v_t = ρ v_{t−1} + (1 − ρ) g_t²
+        self.assign(square_avg, rho * square_avg + (1 - rho) * ops.square(grad))
+        # Δ_t = √(u_{t−1} + ε) / √(v_t + ε) · g_t
+        delta = ops.sqrt(acc_delta + eps) / ops.sqrt(square_avg + eps) * grad
+        self.assign(acc_delta, rho * acc_delta + (1 - rho) * ops.square(delta))  # u_t
+        self.assign_sub(variable, lr * delta)  # θ_t = θ_{t−1} − γ Δ_t
+
+
 class Adam(_Optimizer):
     """Adam, optionally AMSGrad, as ``torch.optim.Adam`` (ε as torch's, not Keras' ε̂).
 
@@ -277,3 +325,62 @@ class AdamW(Adam):
     def __init__(self, params=None, lr=1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, **kwargs):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, **kwargs)
+
+
+class NAdam(_Optimizer):
+    """NAdam (Adam with Nesterov momentum), as ``torch.optim.NAdam``.
+
+    The math is in :func:`utils.optim.numpy.nadam_step`. Each variable keeps its Π_t in a scalar
+    variable of its own dtype. Keras' own ``Nadam`` is this one with ``momentum_decay=1.0`` and
+    ``decoupled_weight_decay=True`` (see the module docstring).
+    """
+
+    def __init__(self, params=None, lr=2e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0, momentum_decay: float = 4e-3,
+                 decoupled_weight_decay: bool = False, **kwargs):
+        check_nadam(lr, betas, eps, weight_decay, momentum_decay)
+        hyperparameters = dict(betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                               momentum_decay=momentum_decay,
+                               decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, lr, hyperparameters, **kwargs)
+
+    def build(self, variables):
+        if self.built:
+            return
+        super().build(variables)
+        self._exp_avgs = self._add_state(variables, "exp_avg")
+        self._exp_avg_sqs = self._add_state(variables, "exp_avg_sq")
+        self._mu_products = [  # Π_0 = 1, one scalar per variable
+            self.add_variable((), "ones", v.dtype, name=f"{v.path.replace('/', '_')}_mu_product")
+            for v in variables
+        ]
+
+    def update_step(self, gradient, variable, learning_rate):
+        dtype = variable.dtype
+        lr = ops.cast(learning_rate, dtype)
+        beta1, beta2 = self.betas
+        if self.decoupled_weight_decay:
+            grad = ops.cast(gradient, dtype)
+            if self.weight_decay != 0:
+                self.assign(variable, variable * (1 - lr * self.weight_decay))  # θ ← θ(1 − γλ)
+        else:
+            grad = self._with_l2(gradient, variable)  # g ← g + λθ
+        step = ops.cast(self.iterations + 1, dtype)  # t: iterations counts finished steps
+        decay = _constant(0.96, dtype)
+        mu = beta1 * (1 - 0.5 * ops.power(decay, step * self.momentum_decay))  # μ_t
+        mu_next = beta1 * (1 - 0.5 * ops.power(decay, (step + 1) * self.momentum_decay))
+        mu_product = self._state(self._mu_products, variable)
+        self.assign(mu_product, mu_product * mu)  # Π_t = Π_{t−1} μ_t
+        exp_avg = self._state(self._exp_avgs, variable)
+        exp_avg_sq = self._state(self._exp_avg_sqs, variable)
+        # m_t = β₁ m_{t−1} + (1 − β₁) g_t, computed as m_{t−1} + (1 − β₁)(g_t − m_{t−1})
+        self.assign_add(exp_avg, (grad - exp_avg) * (1 - beta1))
+        # v_t = β₂ v_{t−1} + (1 − β₂) g_t², likewise
+        self.assign_add(exp_avg_sq, (ops.square(grad) - exp_avg_sq) * (1 - beta2))
+        bias_correction2 = 1 - ops.power(_constant(beta2, dtype), step)
+        denom = ops.sqrt(exp_avg_sq / bias_correction2) + self.eps  # √v̂_t + ε
+        # m̂_t = μ_{t+1} m_t / (1 − Π_t μ_{t+1}) + (1 − μ_t) g_t / (1 − Π_t)
+        grad_step_size = lr * (1 - mu) / (1 - mu_product)
+        exp_avg_step_size = lr * mu_next / (1 - mu_product * mu_next)
+        # θ_t = θ_{t−1} − γ m̂_t / (√v̂_t + ε)
+        self.assign_sub(variable, (grad_step_size * grad + exp_avg_step_size * exp_avg) / denom)

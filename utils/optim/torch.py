@@ -1,4 +1,4 @@
-"""SGD, Adagrad, RMSprop, Adam and AdamW as ``torch.optim.Optimizer`` subclasses.
+"""SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW and NAdam as ``torch.optim.Optimizer`` subclasses.
 
 They take the same arguments as :mod:`torch.optim` and :mod:`utils.optim.numpy`, follow the same
 formulas (see the step functions of :mod:`utils.optim.numpy` for the math), and work wherever
@@ -13,6 +13,10 @@ formulas (see the step functions of :mod:`utils.optim.numpy` for the math), and 
 Each step updates a whole parameter group at once with ``torch._foreach_*`` operations — one
 call updates every tensor of a list — as ``torch.optim`` does by default on a GPU
 (``foreach=True``): the many small kernels of a step are then not launched one tensor at a time.
+
+Scalar state is kept as Python numbers: the step counter t, and NAdam's product of momentum
+coefficients Π_t, which ``torch.optim.NAdam`` keeps in a tensor of torch's default dtype (float32
+unless changed; see :func:`utils.optim.numpy.nadam_step`).
 """
 
 from __future__ import annotations
@@ -21,9 +25,16 @@ import math
 
 import torch
 
-from utils.optim._validation import check_adagrad, check_adam, check_rmsprop, check_sgd
+from utils.optim._validation import (
+    check_adadelta,
+    check_adagrad,
+    check_adam,
+    check_nadam,
+    check_rmsprop,
+    check_sgd,
+)
 
-__all__ = ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW"]
+__all__ = ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "NAdam"]
 
 
 def _state_buffers(params, states, name, fill=0.0):
@@ -152,6 +163,34 @@ class RMSprop(_Optimizer):
             torch._foreach_addcdiv_(params, grads, avg, value=-group["lr"])
 
 
+class Adadelta(_Optimizer):
+    """Adadelta, as ``torch.optim.Adadelta``; the math: :func:`utils.optim.numpy.adadelta_step`."""
+
+    def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
+                 weight_decay: float = 0.0):
+        check_adadelta(lr, rho, eps, weight_decay)
+        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay)
+        super().__init__(params, defaults)
+
+    def _update(self, group, params, grads, states):
+        rho, eps = group["rho"], group["eps"]
+        square_avgs = _state_buffers(params, states, "square_avg")
+        acc_deltas = _state_buffers(params, states, "acc_delta")
+        if group["weight_decay"] != 0:
+            grads = torch._foreach_add(grads, params, alpha=group["weight_decay"])  # g ← g + λθ
+        torch._foreach_mul_(square_avgs, rho)  # v_t = ρ v_{t−1} + (1 − ρ) g_t²
+        torch._foreach_addcmul_(square_avgs, grads, grads, 1 - rho)
+        std = torch._foreach_add(square_avgs, eps)
+        torch._foreach_sqrt_(std)  # √(v_t + ε)
+        deltas = torch._foreach_add(acc_deltas, eps)
+        torch._foreach_sqrt_(deltas)  # √(u_{t−1} + ε)
+        torch._foreach_div_(deltas, std)
+        torch._foreach_mul_(deltas, grads)  # Δ_t = √(u_{t−1} + ε) / √(v_t + ε) · g_t
+        torch._foreach_mul_(acc_deltas, rho)  # u_t = ρ u_{t−1} + (1 − ρ) Δ_t²
+        torch._foreach_addcmul_(acc_deltas, deltas, deltas, 1 - rho)
+        torch._foreach_add_(params, deltas, alpha=-group["lr"])  # θ_t = θ_{t−1} − γ Δ_t
+
+
 class Adam(_Optimizer):
     """Adam, optionally AMSGrad, as ``torch.optim.Adam``.
 
@@ -203,3 +242,58 @@ class AdamW(Adam):
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
+
+
+class NAdam(_Optimizer):
+    """NAdam (Adam with Nesterov momentum), as ``torch.optim.NAdam``.
+
+    The math is in :func:`utils.optim.numpy.nadam_step`. Π_t is a Python float here, so this
+    equals ``torch.optim.NAdam`` to 1e-10 in float64 when torch's default dtype is float64, and to
+    about 1e-8 when it is float32 (torch then rounds Π_t to float32).
+    """
+
+    def __init__(self, params, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0, momentum_decay: float = 4e-3,
+                 decoupled_weight_decay: bool = False):
+        check_nadam(lr, betas, eps, weight_decay, momentum_decay)
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                        momentum_decay=momentum_decay,
+                        decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+
+    def _update(self, group, params, grads, states):
+        lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
+        psi = group["momentum_decay"]
+        steps = _count_steps(states)
+        exp_avgs = _state_buffers(params, states, "exp_avg")
+        exp_avg_sqs = _state_buffers(params, states, "exp_avg_sq")
+        if weight_decay != 0:
+            if group["decoupled_weight_decay"]:
+                torch._foreach_mul_(params, 1 - lr * weight_decay)  # θ ← θ (1 − γλ)
+            else:
+                grads = torch._foreach_add(grads, params, alpha=weight_decay)  # g ← g + λθ
+        mus = [beta1 * (1 - 0.5 * 0.96 ** (step * psi)) for step in steps]  # μ_t
+        mu_nexts = [beta1 * (1 - 0.5 * 0.96 ** ((step + 1) * psi)) for step in steps]  # μ_{t+1}
+        for state, mu in zip(states, mus, strict=True):
+            state["mu_product"] = state.get("mu_product", 1.0) * mu  # Π_t = Π_{t−1} μ_t
+        mu_products = [state["mu_product"] for state in states]
+        torch._foreach_lerp_(exp_avgs, grads, 1 - beta1)  # m_t = β₁ m_{t−1} + (1 − β₁) g_t
+        torch._foreach_mul_(exp_avg_sqs, beta2)  # v_t = β₂ v_{t−1} + (1 − β₂) g_t²
+        torch._foreach_addcmul_(exp_avg_sqs, grads, grads, 1 - beta2)
+        bias_correction2_sqrt = [math.sqrt(1 - beta2**step) for step in steps]
+        denom = torch._foreach_sqrt(exp_avg_sqs)
+        torch._foreach_div_(denom, bias_correction2_sqrt)  # √v̂_t = √v_t / √(1 − β₂ᵗ)
+        torch._foreach_add_(denom, group["eps"])
+        # θ_t = θ_{t−1} − γ m̂_t / (√v̂_t + ε), one term of m̂_t at a time:
+        # −γ (1 − μ_t) / (1 − Π_t) · g_t / (√v̂_t + ε)
+        minus_grad_step_sizes = [
+            -lr * (1 - mu) / (1 - mu_product)
+            for mu, mu_product in zip(mus, mu_products, strict=True)
+        ]
+        torch._foreach_addcdiv_(params, grads, denom, minus_grad_step_sizes)
+        # −γ μ_{t+1} / (1 − Π_{t+1}) · m_t / (√v̂_t + ε), with Π_{t+1} = Π_t μ_{t+1}
+        minus_exp_avg_step_sizes = [
+            -lr * mu_next / (1 - mu_product * mu_next)
+            for mu_next, mu_product in zip(mu_nexts, mu_products, strict=True)
+        ]
+        torch._foreach_addcdiv_(params, exp_avgs, denom, minus_exp_avg_step_sizes)
