@@ -11,7 +11,7 @@ One idea per module, so that a learner can open any of them and read it like a p
 - :mod:`utils.data` — small, offline, seeded data sets.
 - :mod:`utils.plotting` — contour trajectories, loss curves, schedules.
 - :mod:`utils.autocheck` — the self-checking exercises.
-- :mod:`utils.environment` — device detection and seeding used by every notebook's setup cell.
+- :mod:`utils.environment` — the setup cell shared by every notebook, and device detection.
 
 Importing :mod:`utils` itself is cheap: it imports neither torch nor TensorFlow.
 """

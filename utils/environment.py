@@ -1,4 +1,4 @@
-"""Device detection and seeding shared by the setup cell of every notebook.
+"""Device detection shared by the setup cell of every notebook.
 
 Nothing here imports TensorFlow: notebooks that do not need it should not pay its import time.
 """
@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import random
-
-import numpy as np
 
 #: The first code cell of every notebook (chapters, exercises, solutions), verbatim.
 #: On Colab it installs this package without its dependencies, so Colab's own torch,
@@ -60,23 +57,3 @@ def describe_device() -> None:
     else:
         message = "PyTorch will use the CPU (no GPU found); every notebook is sized to run fast on it."
     print(message)
-
-
-def seed_everything(seed: int = 0) -> np.random.Generator:
-    """Seed Python, NumPy, and torch/TensorFlow if they are already imported.
-
-    Returns a fresh ``np.random.Generator`` seeded with ``seed``; prefer passing it around
-    over relying on global state.
-    """
-    if not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    random.seed(seed)
-    np.random.seed(seed)
-    os.environ.setdefault("PYTHONHASHSEED", str(seed))
-    import sys
-
-    if "torch" in sys.modules:
-        sys.modules["torch"].manual_seed(seed)
-    if "tensorflow" in sys.modules:
-        sys.modules["tensorflow"].random.set_seed(seed)
-    return np.random.default_rng(seed)
