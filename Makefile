@@ -1,13 +1,20 @@
 # Two commands set everything up on a fresh machine:
-#   make book   build the course site into _build/html
-#   make test   run every test: unit tests, nbval over every notebook, exercise checks, site build
+#   make book   build the course site into _build/html (with a PDF and a zip of the notebooks)
+#   make test   run every test: unit tests, nbval over every notebook, exercise checks, the site
+#               built and checked in a real browser
 # Both create .venv and install requirements.txt plus the course's `utils` package when needed.
+#
+# On Linux without a GPU, add TORCH_INDEX=https://download.pytorch.org/whl/cpu to the first
+# command: PyTorch then comes from its CPU-only index (about 200 MB) instead of PyPI's CUDA build
+# (several GB). Nothing else changes.
 
-PYTHON ?= python3
-VENV   := .venv
-BIN    := $(abspath $(VENV))/bin
-STAMP  := $(VENV)/.installed
-JOBS   ?= 2
+PYTHON      ?= python3
+VENV        := .venv
+BIN         := $(abspath $(VENV))/bin
+STAMP       := $(VENV)/.installed
+JOBS        ?= 2
+TORCH_INDEX ?=
+SITE        := _build/html
 
 # Kernels started by nbval, nbclient and jupyter-book run the venv's python, fully offline.
 export PATH := $(BIN):$(PATH)
@@ -15,43 +22,64 @@ export HF_HUB_OFFLINE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test serve clean distclean bench exercises lint install
+.PHONY: book test site check-site serve lab sync exercises bench lint install clean distclean
 
 install: $(STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
+		echo "The course needs Python 3.11 or newer; $(PYTHON) is $$($(PYTHON) -V 2>&1)."; \
+		echo "Run e.g. 'make $(MAKECMDGOALS) PYTHON=python3.11'."; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+ifneq ($(TORCH_INDEX),)
+	$(BIN)/python -m pip install --quiet --index-url $(TORCH_INDEX) \
+		"$$(grep -E '^torch==' requirements.txt)"
+endif
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-book: $(STAMP)
-	$(BIN)/jupyter-book build . -W -n --keep-going
-	SITE_HTML=_build/html $(BIN)/python -m pytest -q -p no:cacheprovider tests/site
-	@echo "The course site is ready: open file://$(CURDIR)/_build/html/index.html (or run 'make serve')."
+book: $(STAMP) site check-site
+	@echo "The course site is ready: open file://$(CURDIR)/$(SITE)/index.html (or run 'make serve')."
 
 # nbval proves every chapter and solutions notebook (strict checks), tests/ proves the exercise
-# notebooks and utils; the site is then built without re-executing what nbval has just run.
+# notebooks and utils; then the site is built (execution is cached) and checked in a browser.
 test: $(STAMP)
 	AUTOCHECK_STRICT=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadfile \
 		--nbval-lax --nbval-current-env --ignore=tests/site tests chapters solutions
-	mkdir -p _build
-	sed -e 's/^\( *execute_notebooks:\).*/\1 "off"/' _config.yml > _build/_config.noexec.yml
-	$(BIN)/jupyter-book build . --config _build/_config.noexec.yml --path-output _build/noexec \
-		-W -n --keep-going
-	SITE_HTML=_build/noexec/_build/html $(BIN)/python -m pytest -q -p no:cacheprovider tests/site
+	$(MAKE) site check-site
+
+# The HTML site, then the whole book as one page printed to PDF, and a zip of the notebooks.
+site: $(STAMP)
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	$(BIN)/jupyter-book build . --builder singlehtml -W -n --keep-going
+	$(BIN)/python -m book.downloads --site $(SITE) --single-page _build/singlehtml
+
+check-site: $(STAMP)
+	REQUIRE_SITE=1 SITE_HTML=$(SITE) $(BIN)/python -m pytest -q -p no:cacheprovider -n $(JOBS) tests/site
 
 serve:
-	@echo "Serving _build/html at http://localhost:8000 (Ctrl-C to stop)"
-	$(BIN)/python -m http.server --directory _build/html 8000
+	@test -f $(SITE)/index.html || { echo "No site in $(SITE) yet: run 'make book' first."; exit 1; }
+	@echo "Serving $(SITE) at http://localhost:8000 (Ctrl-C to stop)"
+	$(BIN)/python -m http.server --directory $(SITE) 8000
 
-bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_optim.py
+# JupyterLab on the course, to read the chapters and do the exercises locally.
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=$(CURDIR)
+
+# Write _config.yml's repository, release and site address into every copy (setup cell of each
+# notebook, requirements-colab.txt, docs), then regenerate exercises/ from solutions/.
+sync: $(STAMP)
+	$(BIN)/python -m book.sync
+	$(BIN)/python -m utils.autocheck.build
 
 # Regenerate exercises/*.ipynb from solutions/*.ipynb (single source).
 exercises: $(STAMP)
 	$(BIN)/python -m utils.autocheck.build
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_optim.py
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check .

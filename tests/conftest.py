@@ -1,9 +1,28 @@
 """Shared test set-up."""
 
+import os
+
 import pytest
+
+from book.browser import INSTALL_HINT, launch_options
 
 
 @pytest.fixture(autouse=True)
 def _not_strict(monkeypatch):
     """`make test` sets AUTOCHECK_STRICT=1 for the notebooks; checker tests opt in themselves."""
     monkeypatch.delenv("AUTOCHECK_STRICT", raising=False)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args():
+    """pytest-playwright launches the system's Chromium (Playwright's own download is offline).
+
+    Without a browser the browser tests skip, except where REQUIRE_BROWSER=1 (CI) makes that a
+    failure.
+    """
+    options = launch_options()
+    if options is None:
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(f"REQUIRE_BROWSER=1 but {INSTALL_HINT}")
+        pytest.skip(INSTALL_HINT)
+    return options

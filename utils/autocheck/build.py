@@ -49,6 +49,7 @@ from .spec import UnknownExercise, get_exercise
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 SOLUTION_ONLY_TAG = "solution-only"
+MAX_LINE = 88  # the longest code line a notebook may have (tests/test_notebook_portability.py)
 CHECK_CALL = re.compile(r"""\bcheck\(\s*["'](\d+\.\d+)["']""")
 _DEF = re.compile(r"^(\s*)(?:async\s+)?def\s+(\w+)\s*\(")
 
@@ -140,10 +141,11 @@ def _stub_cell(cells: list, cell_index: int, where: str) -> str:
                 f"name is `{exercise.name}`"
             )
         if function:
-            output += [
-                f"{indent}# YOUR CODE HERE",
-                f'{indent}raise NotImplementedError("Exercise {exercise.id}: implement {owner}")',
-            ]
+            stub = f'raise NotImplementedError("Exercise {exercise.id}: implement {owner}")'
+            if len(indent + stub) > MAX_LINE:  # notebooks keep code lines within 88 characters
+                message = stub.removeprefix("raise NotImplementedError(").removesuffix(")")
+                stub = f"raise NotImplementedError(\n{indent}    {message}\n{indent})"
+            output += [f"{indent}# YOUR CODE HERE", f"{indent}{stub}"]
         else:
             output += [f"{indent}# YOUR ANSWER HERE", f"{indent}{owner} = ..."]
         i = end + 1

@@ -33,7 +33,7 @@ from .spec import Case, Exercise, get_exercise
 TIME_LIMIT_VARIABLE = "AUTOCHECK_TIME_LIMIT"  # seconds per case; overrides every exercise's limit
 
 
-class Outcome(str, enum.Enum):
+class Outcome(enum.StrEnum):
     CORRECT = "correct"
     INCORRECT = "incorrect"
     NOT_ATTEMPTED = "not attempted"

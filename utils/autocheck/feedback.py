@@ -20,22 +20,31 @@ from .core import Outcome, Result
 
 MIME_TYPE = "application/vnd.autocheck+json"  # the key of the grader's record in output metadata
 
+# The box brings its own background and text colour, so it reads the same on a light or a dark
+# page (the site's dark mode, JupyterLab's dark theme): every colour below has a contrast of at
+# least 4.5 (WCAG AA) against the box's background, which the browser tests check.
 LABELS = {
     Outcome.CORRECT: ("Correct", "#2e7d32"),
     Outcome.INCORRECT: ("Incorrect", "#c62828"),
     Outcome.NOT_ATTEMPTED: ("Not attempted", "#616161"),
-    Outcome.ERROR: ("Error", "#e65100"),
+    Outcome.ERROR: ("Error", "#bf360c"),
 }
 HINT_COLOUR = "#1565c0"
 _BOX = (
     "border-left: 4px solid {colour}; padding: 4px 10px; margin: 4px 0; "
+    "background: #fafafa; color: #1f1f1f; "
     "font-family: var(--jp-ui-font-family, sans-serif); font-size: 0.95em; line-height: 1.45"
+)
+_CODE = (
+    "color: inherit; background: #ececec; padding: 0 0.2em; border-radius: 3px; "
+    "border: none; overflow-wrap: anywhere"
 )
 
 
 def _inline(text: str) -> str:
     """Escape ``text`` for HTML and turn `code` spans into <code> elements."""
-    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text, quote=False))
+    escaped = html.escape(text, quote=False)
+    return re.sub(r"`([^`]+)`", rf'<code style="{_CODE}">\1</code>', escaped)
 
 
 def _item(line: str) -> str:

@@ -1,0 +1,1 @@
+"""The machinery that builds and publishes the book (not part of the `utils` package)."""
