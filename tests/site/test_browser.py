@@ -41,8 +41,17 @@ TYPESET = """async () => {
   return {formulas: Array.from(MathJax.startup.document.math).length, errors, raw};
 }"""
 
-IMAGES = """() => [...document.images].map((img) => ({
-  src: img.getAttribute('src'), alt: img.alt, loaded: img.complete && img.naturalWidth > 0}))"""
+IMAGES = """() => [...document.images].filter((img) => img.offsetParent).map((img) => ({
+  src: img.getAttribute('src'), alt: img.alt, loaded: img.complete && img.naturalWidth > 0,
+  distortion: Math.abs((img.width / img.height) / (img.naturalWidth / img.naturalHeight) - 1)}))"""
+
+#: Display formulas that start left of the article (cut off: a reader cannot scroll to them).
+CUT_FORMULAS = """() => {
+  const left = document.querySelector('.bd-article').getBoundingClientRect().left;
+  return [...document.querySelectorAll('mjx-container[display="true"]')]
+    .filter((m) => m.getBoundingClientRect().left < left - 1)
+    .map((m) => m.textContent.slice(0, 40));
+}"""
 
 OUTPUT_PROBLEMS = """() => [...document.querySelectorAll(
     '.cell_output .stderr, .cell_output .traceback, .cell_output .output.error')]
@@ -135,6 +144,7 @@ def test_page_in_browser(browser, site_url, page_name, viewport):
         images = page.evaluate(IMAGES)
         outputs = page.evaluate(OUTPUT_PROBLEMS)
         overflow = page.evaluate(OVERFLOW)
+        cut = page.evaluate(CUT_FORMULAS)
         shot = SCREENSHOTS / viewport / f"{page_name}.png"
         shot.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(shot), full_page=viewport == "desktop")
@@ -146,6 +156,9 @@ def test_page_in_browser(browser, site_url, page_name, viewport):
     assert not math["raw"], f"{page_name}: formulas left as raw TeX {math['raw']}"
     bad_images = [i for i in images if not i["loaded"] or not _meaningful(i["alt"])]
     assert not bad_images, f"{page_name}: images not loaded or without alt text: {bad_images}"
+    squashed = [i["src"] for i in images if i["loaded"] and i["distortion"] > 0.02]
+    assert not squashed, f"{page_name} ({viewport}): figures drawn out of proportion: {squashed}"
+    assert not cut, f"{page_name} ({viewport}): formulas cut off on the left: {cut}"
     assert not outputs, f"{page_name}: cells show errors or stderr: {outputs}"
     if viewport == "phone":
         assert overflow["scrollWidth"] <= overflow["width"] and not overflow["out"], (
