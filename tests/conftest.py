@@ -14,8 +14,8 @@ def _not_strict(monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def browser_type_launch_args():
-    """pytest-playwright launches the system's Chromium (Playwright's own download is offline).
+def chromium_options():
+    """How to launch the system's Chromium (Playwright's own download needs the internet).
 
     Without a browser the browser tests skip, except where REQUIRE_BROWSER=1 (CI) makes that a
     failure.
@@ -26,3 +26,14 @@ def browser_type_launch_args():
             pytest.fail(f"REQUIRE_BROWSER=1 but {INSTALL_HINT}")
         pytest.skip(INSTALL_HINT)
     return options
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(chromium_options):
+    """pytest-playwright's launch options (the site tests, a pytest run of their own).
+
+    Its browser lives for the whole session, and with it an event loop that would make
+    nbclient's ``asyncio.run`` fail; tests that share a run with notebooks use a browser of
+    their own module instead (test_notebook_math_in_browser.py).
+    """
+    return chromium_options

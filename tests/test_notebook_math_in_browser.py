@@ -22,6 +22,7 @@ import nbformat
 import pytest
 from markdown_it import MarkdownIt
 from mdit_py_plugins.dollarmath import dollarmath_plugin
+from playwright.sync_api import sync_playwright
 
 from book.course_site import MATHJAX_COMPONENT, mathjax_source
 
@@ -85,6 +86,15 @@ def notebook_page(path: Path) -> str:
         f"<script>window.MathJax = {json.dumps(MATHJAX_CONFIG)};</script>"
         f"<script src='{script}'></script></head><body>{''.join(cells)}</body></html>"
     )
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_options):
+    """A browser for this module only: its event loop must be gone before nbclient runs."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(**chromium_options)
+        yield browser
+        browser.close()
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[str(p.relative_to(ROOT)) for p in NOTEBOOKS])
