@@ -20,8 +20,12 @@ from site_pages import ROOT, toc_pages
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 VIEWPORTS = {
     "desktop": {"viewport": {"width": 1280, "height": 900}},
-    "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
-              "is_mobile": True, "has_touch": True},
+    "phone": {
+        "viewport": {"width": 390, "height": 844},
+        "device_scale_factor": 2,
+        "is_mobile": True,
+        "has_touch": True,
+    },
 }
 PAGES = toc_pages()
 SOLUTION_PAGES = [p for p in PAGES if p.startswith("solutions/")]
@@ -137,8 +141,9 @@ def _meaningful(alt: str) -> bool:
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 @pytest.mark.parametrize("page_name", PAGES)
 def test_page_in_browser(browser, site_url, page_name, viewport):
-    context, page, refused, errors = _open(browser, f"{site_url}{page_name}.html",
-                                           **VIEWPORTS[viewport])
+    context, page, refused, errors = _open(
+        browser, f"{site_url}{page_name}.html", **VIEWPORTS[viewport]
+    )
     try:
         math = page.evaluate(TYPESET)
         images = page.evaluate(IMAGES)
@@ -167,8 +172,9 @@ def test_page_in_browser(browser, site_url, page_name, viewport):
 
 
 def test_phone_sidebar_and_contents_open(browser, site_url):
-    context, page, _, _ = _open(browser, f"{site_url}chapters/02_gradient_descent.html",
-                                **VIEWPORTS["phone"])
+    context, page, _, _ = _open(
+        browser, f"{site_url}chapters/02_gradient_descent.html", **VIEWPORTS["phone"]
+    )
     try:
         primary = page.locator(".bd-sidebar-primary")
         assert not primary.is_visible() or primary.bounding_box()["x"] < -10
@@ -176,8 +182,11 @@ def test_phone_sidebar_and_contents_open(browser, site_url):
         page.wait_for_timeout(500)
         opened = primary.is_visible() and primary.bounding_box()["x"] >= -1
         assert opened, "the ☰ sidebar did not open"
-        assert page.locator(".bd-sidebar-primary a.reference").filter(
-            has_text="Learning rate").first.is_visible()
+        assert (
+            page.locator(".bd-sidebar-primary a.reference")
+            .filter(has_text="Learning rate")
+            .first.is_visible()
+        )
         page.screenshot(path=str(SCREENSHOTS / "phone" / "sidebar-open.png"))
         page.keyboard.press("Escape")
         page.mouse.click(380, 400)  # the backdrop closes the drawer
