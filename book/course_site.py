@@ -79,9 +79,7 @@ def localise_site_links(app: Sphinx, doctree: nodes.document, docname: str) -> N
         page, _, anchor = path.partition("#")
         target_doc = page.removesuffix(".html") if page.endswith(".html") else None
         if target_doc is not None and target_doc not in app.env.all_docs:
-            logger.warning(
-                "link to a page the book does not have: %s", ref["refuri"], location=ref
-            )
+            logger.warning("link to a page the book does not have: %s", ref["refuri"], location=ref)
             continue
         if target_doc is None:  # a file the site ships (a download), relative to the site root
             uri = relative_uri(builder.get_target_uri(docname), page)

@@ -21,8 +21,14 @@ ROOT = Path(__file__).resolve().parents[1]
 ZIP_NAME = "optimizing-and-fine-tuning-notebooks.zip"
 PDF_NAME = "optimizing-and-fine-tuning.pdf"
 #: What goes into the zip besides the notebooks: enough to `pip install -e .` and run them.
-PACKAGE_FILES = ("README.md", "LICENSE", "LICENSE-CONTENT.md", "pyproject.toml",
-                 "requirements.txt", "references.bib")
+PACKAGE_FILES = (
+    "README.md",
+    "LICENSE",
+    "LICENSE-CONTENT.md",
+    "pyproject.toml",
+    "requirements.txt",
+    "references.bib",
+)
 
 
 #: Formulas left as TeX, or typeset as an error, once MathJax is done.
@@ -36,7 +42,10 @@ def tracked_files(root: Path) -> list[str]:
     """The repository's files as git sees them (no caches, no build outputs)."""
     listing = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=root, capture_output=True, text=True, check=True,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return sorted(name for name in listing.stdout.splitlines() if (root / name).is_file())
 
@@ -44,7 +53,8 @@ def tracked_files(root: Path) -> list[str]:
 def write_zip(root: Path, target: Path) -> int:
     """Zip the notebooks and the package; return how many notebooks went in."""
     names = [
-        name for name in tracked_files(root)
+        name
+        for name in tracked_files(root)
         if name.startswith(("chapters/", "exercises/", "solutions/", "utils/"))
         or name in PACKAGE_FILES
     ]
@@ -71,8 +81,12 @@ def write_pdf(single_page: Path, target: Path) -> bool:
         browser = p.chromium.launch(**options)
         page = browser.new_page()
         # The book is self-contained: anything that is not a local file stays unloaded.
-        page.route("**/*", lambda route: route.continue_()
-                   if route.request.url.startswith("file://") else route.abort())
+        page.route(
+            "**/*",
+            lambda route: (
+                route.continue_() if route.request.url.startswith("file://") else route.abort()
+            ),
+        )
         page.goto(index.as_uri(), wait_until="load")
         page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
         page.evaluate("() => MathJax.startup.promise")
@@ -80,8 +94,12 @@ def write_pdf(single_page: Path, target: Path) -> bool:
         if untypeset:
             raise SystemExit(f"book.downloads: formulas MathJax did not typeset: {untypeset[:3]}")
         page.emulate_media(media="print")
-        page.pdf(path=str(target), format="A4", print_background=True,
-                 margin={"top": "18mm", "bottom": "18mm", "left": "15mm", "right": "15mm"})
+        page.pdf(
+            path=str(target),
+            format="A4",
+            print_background=True,
+            margin={"top": "18mm", "bottom": "18mm", "left": "15mm", "right": "15mm"},
+        )
         browser.close()
     return True
 

@@ -58,7 +58,7 @@ def current(root: Path) -> dict[str, str]:
     for name in ("REPOSITORY", "RELEASE", "SITE"):
         match = re.search(CONSTANT.format(name=name), text, re.MULTILINE)
         if not match:
-            raise SystemExit(f"{ENVIRONMENT}: no line `{name} = \"...\"` to update")
+            raise SystemExit(f'{ENVIRONMENT}: no line `{name} = "..."` to update')
         values[name] = match.group(1)
     return values
 
@@ -74,8 +74,11 @@ def _stale_addresses(text: str, new: dict[str, str]) -> list[str]:
     name = new["REPOSITORY"].rsplit("/", 1)[-1]
     pattern = rf"https://(?:github\.com/[\w.-]+/|[\w.-]+\.github\.io/){re.escape(name)}\b/?"
     return sorted(
-        {m for m in re.findall(pattern, text)
-         if m.rstrip("/") not in (new["REPOSITORY"], new["SITE"].rstrip("/"))}
+        {
+            m
+            for m in re.findall(pattern, text)
+            if m.rstrip("/") not in (new["REPOSITORY"], new["SITE"].rstrip("/"))
+        }
     )
 
 
@@ -113,8 +116,11 @@ def planned_files(root: Path) -> dict[str, str]:
     )
     pyproject = (root / "pyproject.toml").read_text()
     files["pyproject.toml"] = re.sub(
-        r'^version = "[^"]*"', f'version = "{new["RELEASE"].removeprefix("v")}"',
-        pyproject, count=1, flags=re.MULTILINE,
+        r'^version = "[^"]*"',
+        f'version = "{new["RELEASE"].removeprefix("v")}"',
+        pyproject,
+        count=1,
+        flags=re.MULTILINE,
     )
     return files
 

@@ -43,14 +43,17 @@ from nbclient import NotebookClient
 KERNEL_NAME = "colab-standin"
 
 
-
 def left_out(name: str) -> bool:
     """What the stand-in must not see of the project's ``.venv``: the course (only the setup cell
     may install it), NumPy (the stand-in has a version of its own) and every ``.pth`` file."""
     course = name.startswith(("optim_course-", "__editable__"))
-    return course or name == "numpy" or name.startswith(("numpy-", "numpy.libs")) or (
-        name.endswith(".pth")
+    return (
+        course
+        or name == "numpy"
+        or name.startswith(("numpy-", "numpy.libs"))
+        or (name.endswith(".pth"))
     )
+
 
 #: Reads what is installed and what can be imported, without importing the heavy packages.
 SNAPSHOT = """\
@@ -83,7 +86,11 @@ class Runtime:
         from, and every distribution (its normalized name, version and folder)."""
         run = subprocess.run(
             [str(self.python), "-c", SNAPSHOT],
-            cwd=cwd, env=clean_environment(self), capture_output=True, text=True, check=True,
+            cwd=cwd,
+            env=clean_environment(self),
+            capture_output=True,
+            text=True,
+            check=True,
         )
         return json.loads(run.stdout)
 
@@ -99,7 +106,11 @@ def git(*args: str, cwd: Path, quiet_config: bool = False) -> str:
         env |= {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
     identity = ["-c", "user.name=Colab stand-in", "-c", "user.email=standin@example.invalid"]
     run = subprocess.run(
-        ["git", *identity, *args], cwd=cwd, env=env, capture_output=True, text=True,
+        ["git", *identity, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     if run.returncode:
         raise RuntimeError(f"git {' '.join(args)} failed in {cwd}: {run.stderr.strip()}")
@@ -126,7 +137,9 @@ def make_runtime(root: Path, source: Path, numpy_version: str) -> Runtime:
     site_packages = Path(
         subprocess.run(
             [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
     )
     (site_packages / "colab_runtime.pth").write_text(
@@ -136,7 +149,9 @@ def make_runtime(root: Path, source: Path, numpy_version: str) -> Runtime:
 
     install = subprocess.run(
         [str(python), "-m", "pip", "install", "-q", "--no-deps", f"numpy=={numpy_version}"],
-        env=clean_environment(runtime), capture_output=True, text=True,
+        env=clean_environment(runtime),
+        capture_output=True,
+        text=True,
     )
     if install.returncode:
         raise RuntimeError(f"could not install numpy=={numpy_version}: {install.stderr.strip()}")
@@ -152,8 +167,14 @@ def make_runtime(root: Path, source: Path, numpy_version: str) -> Runtime:
 def clean_environment(runtime: Runtime) -> dict[str, str]:
     """This process's environment, less what would let the runtime see the project or git's
     configuration of whoever runs the tests; the runtime's ``bin`` comes first on PATH."""
-    dropped = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV", "GIT_ASKPASS",
-               "SSH_ASKPASS")
+    dropped = (
+        "PYTHONPATH",
+        "PYTHONHOME",
+        "PYTHONSTARTUP",
+        "VIRTUAL_ENV",
+        "GIT_ASKPASS",
+        "SSH_ASKPASS",
+    )
     env = {k: v for k, v in os.environ.items() if k not in dropped and not k.startswith("GIT_")}
     env["PATH"] = f"{runtime.python.parent}{os.pathsep}{env.get('PATH', '')}"
     env |= {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
@@ -184,8 +205,15 @@ def release_clone(work_tree: Path, target: Path, release: str) -> Path:
             copy.unlink(missing_ok=True)
     git("add", "--all", cwd=target, quiet_config=True)
     if git("status", "--porcelain", cwd=target, quiet_config=True).strip():
-        git("commit", "--quiet", "--no-verify", "-m", "The working tree under test", cwd=target,
-            quiet_config=True)
+        git(
+            "commit",
+            "--quiet",
+            "--no-verify",
+            "-m",
+            "The working tree under test",
+            cwd=target,
+            quiet_config=True,
+        )
     git("tag", "--force", release, cwd=target, quiet_config=True)
     return target
 
@@ -237,7 +265,11 @@ def run_in_kernel(
         kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(runtime.kernels)]),
     )
     client = NotebookClient(
-        nb, km=km, timeout=timeout, startup_timeout=120, kernel_name=KERNEL_NAME,
+        nb,
+        km=km,
+        timeout=timeout,
+        startup_timeout=120,
+        kernel_name=KERNEL_NAME,
         resources={"metadata": {"path": str(cwd)}},
     )
     seconds = []

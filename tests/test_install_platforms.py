@@ -46,19 +46,31 @@ PLATFORMS = {
     "linux-x86_64": {
         "tags": [f"manylinux_2_{minor}_x86_64" for minor in range(28, 16, -1)]
         + ["manylinux2014_x86_64"],
-        "markers": {"sys_platform": "linux", "platform_system": "Linux",
-                    "platform_machine": "x86_64", "os_name": "posix"},
+        "markers": {
+            "sys_platform": "linux",
+            "platform_system": "Linux",
+            "platform_machine": "x86_64",
+            "os_name": "posix",
+        },
     },
     "macos-arm64": {
         "tags": ["macosx_14_0_arm64"],
-        "markers": {"sys_platform": "darwin", "platform_system": "Darwin",
-                    "platform_machine": "arm64", "os_name": "posix",
-                    "platform_release": "23.0.0"},
+        "markers": {
+            "sys_platform": "darwin",
+            "platform_system": "Darwin",
+            "platform_machine": "arm64",
+            "os_name": "posix",
+            "platform_release": "23.0.0",
+        },
     },
 }
-PYTHON_MARKERS = {"python_version": PYTHON, "python_full_version": f"{PYTHON}.0",
-                  "implementation_name": "cpython", "implementation_version": f"{PYTHON}.0",
-                  "platform_python_implementation": "CPython"}
+PYTHON_MARKERS = {
+    "python_version": PYTHON,
+    "python_full_version": f"{PYTHON}.0",
+    "implementation_name": "cpython",
+    "implementation_version": f"{PYTHON}.0",
+    "platform_python_implementation": "CPython",
+}
 
 #: Runs pip with the marker environment given as JSON in argv[1]; pip's arguments follow.
 PIP_FOR_ANOTHER_MACHINE = """\
@@ -89,21 +101,45 @@ def resolve(platform: str, folder: Path) -> dict:
     report = folder / f"{platform}.json"
     tags = [arg for tag in spec["tags"] for arg in ("--platform", tag)]
     command = [
-        sys.executable, "-c", PIP_FOR_ANOTHER_MACHINE, json.dumps(spec["markers"] | PYTHON_MARKERS),
-        "--isolated", "install", "--dry-run", "--ignore-installed", "--quiet",
-        "--only-binary=:all:", *tags, "--python-version", PYTHON, "--implementation", "cp",
-        "--target", str(folder / platform), "--report", str(report),
-        "--retries", "1", "--timeout", "30",
-        "-r", str(ROOT / "requirements.txt"),
+        sys.executable,
+        "-c",
+        PIP_FOR_ANOTHER_MACHINE,
+        json.dumps(spec["markers"] | PYTHON_MARKERS),
+        "--isolated",
+        "install",
+        "--dry-run",
+        "--ignore-installed",
+        "--quiet",
+        "--only-binary=:all:",
+        *tags,
+        "--python-version",
+        PYTHON,
+        "--implementation",
+        "cp",
+        "--target",
+        str(folder / platform),
+        "--report",
+        str(report),
+        "--retries",
+        "1",
+        "--timeout",
+        "30",
+        "-r",
+        str(ROOT / "requirements.txt"),
     ]
     start = time.monotonic()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
     run = subprocess.run(
-        command, env=env | {"PIP_CONFIG_FILE": os.devnull}, capture_output=True, text=True,
+        command,
+        env=env | {"PIP_CONFIG_FILE": os.devnull},
+        capture_output=True,
+        text=True,
         timeout=600,
     )
     return {
-        "returncode": run.returncode, "stderr": run.stderr, "seconds": time.monotonic() - start,
+        "returncode": run.returncode,
+        "stderr": run.stderr,
+        "seconds": time.monotonic() - start,
         "report": json.loads(report.read_text()) if run.returncode == 0 else None,
     }
 
@@ -123,8 +159,8 @@ def resolution(request, resolutions) -> tuple[str, dict]:
     print(f"{platform}: resolved in {result['seconds']:.1f} s")
     if result["returncode"] and OFFLINE.search(result["stderr"]):
         pytest.skip(f"PyPI cannot be reached: {OFFLINE.search(result['stderr'])[0]}")
-    assert result["returncode"] == 0, f"pip cannot resolve requirements.txt on {platform}:\n" + (
-        result["stderr"][-3000:]
+    assert result["returncode"] == 0, (
+        f"pip cannot resolve requirements.txt on {platform}:\n" + (result["stderr"][-3000:])
     )
     return platform, result["report"]
 

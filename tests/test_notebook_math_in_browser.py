@@ -107,10 +107,14 @@ def test_notebook_math_typesets_as_in_jupyter(path, browser, tmp_path):
         formulas = page.evaluate(FIND_ERRORS)
     finally:
         page.close()
-    errors = [f"cell {f['cell']}: {f['error']} in ${f['tex'].strip()[:120]}$"
-              for f in formulas if f["error"]]
+    errors = [
+        f"cell {f['cell']}: {f['error']} in ${f['tex'].strip()[:120]}$"
+        for f in formulas
+        if f["error"]
+    ]
     assert not errors, f"{path.name}: MathJax cannot typeset:\n" + "\n".join(errors)
-    source = "".join(c.source for c in nbformat.read(path, as_version=4).cells
-                     if c.cell_type == "markdown")
+    source = "".join(
+        c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown"
+    )
     if "$" in source:
         assert formulas, f"{path.name}: has math but MathJax typeset nothing"

@@ -142,8 +142,11 @@ def raw_myst(source: str) -> list[str]:
 
 def unportable_links(source: str) -> list[str]:
     """Links that Colab cannot follow: anything but http(s), mailto: and in-page anchors."""
-    return [f"relative link {link!r}" for link in _links(MARKDOWN.parse(source))
-            if not PORTABLE_LINK.match(link)]
+    return [
+        f"relative link {link!r}"
+        for link in _links(MARKDOWN.parse(source))
+        if not PORTABLE_LINK.match(link)
+    ]
 
 
 def _bib_keys() -> set[str]:
@@ -157,7 +160,7 @@ def broken_site_links(source: str, bib_keys: set[str]) -> list[str]:
     for link in _links(MARKDOWN.parse(source)):
         if not link.startswith(SITE):
             continue
-        page, _, anchor = link[len(SITE):].partition("#")
+        page, _, anchor = link[len(SITE) :].partition("#")
         if page in ("", "index.html"):
             continue
         if not page.endswith(".html"):
@@ -221,8 +224,12 @@ def _draws_a_figure(source: str, plotting_names: set[str]) -> bool:
         func = node.func
         if isinstance(func, ast.Name) and func.id in plotting_names:
             return True
-        if (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
-                and func.value.id == "plt" and func.attr not in ("close", "rc", "rcdefaults")):
+        if (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id == "plt"
+            and func.attr not in ("close", "rc", "rcdefaults")
+        ):
             return True
     return False
 
@@ -289,33 +296,48 @@ def test_code_lines_fit_in_88_characters(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_markdown_has_no_raw_myst(path):
-    _fail_on(path, _cell_problems(_read(path), raw_myst),
-             "MyST that Jupyter and Colab would show as typed")
+    _fail_on(
+        path,
+        _cell_problems(_read(path), raw_myst),
+        "MyST that Jupyter and Colab would show as typed",
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_markdown_links_are_absolute(path):
-    _fail_on(path, _cell_problems(_read(path), unportable_links),
-             f"links that break on Colab; link into the book with {SITE}<page>.html")
+    _fail_on(
+        path,
+        _cell_problems(_read(path), unportable_links),
+        f"links that break on Colab; link into the book with {SITE}<page>.html",
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_links_into_the_book_name_its_pages_and_citations(path):
     keys = _bib_keys()
-    _fail_on(path, _cell_problems(_read(path), lambda source: broken_site_links(source, keys)),
-             "links into the book that lead nowhere")
+    _fail_on(
+        path,
+        _cell_problems(_read(path), lambda source: broken_site_links(source, keys)),
+        "links into the book that lead nowhere",
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_equation_tags_are_unique(path):
     tags = equation_tags(_read(path))
     repeated = sorted({tag for tag in tags if tags.count(tag) > 1})
-    _fail_on(path, [f"\\tag{{{tag}}} appears {tags.count(tag)} times" for tag in repeated],
-             "equation numbers used twice")
+    _fail_on(
+        path,
+        [f"\\tag{{{tag}}} appears {tags.count(tag)} times" for tag in repeated],
+        "equation numbers used twice",
+    )
 
 
-@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.parent.name == "chapters"],
-                         ids=[i for i in IDS if i.startswith("chapters")])
+@pytest.mark.parametrize(
+    "path",
+    [p for p in NOTEBOOKS if p.parent.name == "chapters"],
+    ids=[i for i in IDS if i.startswith("chapters")],
+)
 def test_chapter_equations_are_numbered_in_order(path):
     number = _chapter_number(path)
     tags = equation_tags(_read(path))
@@ -332,10 +354,14 @@ def test_equation_references_match_a_tag_of_the_chapter(path):
     chapter = next((ROOT / "chapters").glob(f"{number:02d}_*.ipynb"))
     tags = set(equation_tags(_read(chapter)))
     nb = _read(path)
-    dangling = _cell_problems(nb, lambda source: [
-        f"({ref}) is not an equation of {chapter.name}"
-        for ref in equation_references(source, number) if ref not in tags
-    ])
+    dangling = _cell_problems(
+        nb,
+        lambda source: [
+            f"({ref}) is not an equation of {chapter.name}"
+            for ref in equation_references(source, number)
+            if ref not in tags
+        ],
+    )
     # Code comments cite equations as "eq. (N.k)", never by an old MyST label.
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
@@ -392,15 +418,19 @@ def test_raw_myst_is_found(markdown, expected):
 
 
 def test_myst_inside_code_and_ordinary_text_is_not_raw_myst():
-    fine = ("Write `{eq}` in MyST; $\\Rightarrow \\mathbb{R}$; a set $\\{a\\}$ and (2017).\n\n"
-            "```python\n{'a': 1}\n```")
+    fine = (
+        "Write `{eq}` in MyST; $\\Rightarrow \\mathbb{R}$; a set $\\{a\\}$ and (2017).\n\n"
+        "```python\n{'a': 1}\n```"
+    )
     assert raw_myst(fine) == []
 
 
 def test_relative_links_are_found():
-    markdown = ("[bib](../bibliography.md), [next](02_gradient_descent.ipynb), "
-                "![plot](figure.png), <a href=\"intro.html\">home</a>, [ok](https://x.org), "
-                "[mail](mailto:a@b.c), [up](#the-math)")
+    markdown = (
+        "[bib](../bibliography.md), [next](02_gradient_descent.ipynb), "
+        '![plot](figure.png), <a href="intro.html">home</a>, [ok](https://x.org), '
+        "[mail](mailto:a@b.c), [up](#the-math)"
+    )
     assert unportable_links(markdown) == [
         "relative link '../bibliography.md'",
         "relative link '02_gradient_descent.ipynb'",
@@ -411,11 +441,15 @@ def test_relative_links_are_found():
 
 def test_broken_links_into_the_book_are_found():
     keys = _bib_keys()
-    good = (f"[a]({SITE}bibliography.html#{sorted(keys)[0]}), "
-            f"[b]({SITE}chapters/01_loss_functions.html), [c]({SITE})")
+    good = (
+        f"[a]({SITE}bibliography.html#{sorted(keys)[0]}), "
+        f"[b]({SITE}chapters/01_loss_functions.html), [c]({SITE})"
+    )
     assert broken_site_links(good, keys) == []
-    bad = (f"[a]({SITE}bibliography.html#nobody2099), [b]({SITE}chapters/09_missing.html), "
-           f"[c]({SITE}chapters/01_loss_functions.ipynb)")
+    bad = (
+        f"[a]({SITE}bibliography.html#nobody2099), [b]({SITE}chapters/09_missing.html), "
+        f"[c]({SITE}chapters/01_loss_functions.ipynb)"
+    )
     assert len(broken_site_links(bad, keys)) == 3
 
 

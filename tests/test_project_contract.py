@@ -28,18 +28,20 @@ def test_torch_and_jupyter_book_are_pinned():
 
 
 def _make(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["make", "--no-print-directory", *args], cwd=ROOT,
-                          capture_output=True, text=True)
+    return subprocess.run(
+        ["make", "--no-print-directory", *args], cwd=ROOT, capture_output=True, text=True
+    )
 
 
 def test_torch_index_installs_torch_from_that_index_before_the_requirements():
     plan = _make("-n", "-B", "install", "TORCH_INDEX=https://example.invalid/whl/cpu").stdout
     lines = plan.splitlines()
-    torch = [i for i, line in enumerate(lines)
-             if "--index-url https://example.invalid/whl/cpu" in line]
+    torch = [
+        i for i, line in enumerate(lines) if "--index-url https://example.invalid/whl/cpu" in line
+    ]
     requirements = [i for i, line in enumerate(lines) if "-r requirements.txt" in line]
     assert torch and requirements and torch[0] < requirements[0], plan
-    assert "torch==" in " ".join(lines[torch[0]:torch[0] + 2]), plan
+    assert "torch==" in " ".join(lines[torch[0] : torch[0] + 2]), plan
     assert "--index-url" not in _make("-n", "-B", "install").stdout
 
 
