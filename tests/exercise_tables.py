@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import pytest
 
-from utils.autocheck.core import Outcome, run_check
+from utils.autocheck.core import run_check
+from utils.autocheck.result import Outcome
 from utils.autocheck.spec import get_set
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -51,6 +52,21 @@ def test_no_solution_leaks_into_the_exercise_notebook(solution):
     assert "solution-only" not in exercise
 
 
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=[p.name for p in SOLUTIONS])
+def test_solution_headings_are_written_from_the_spec(solution):
+    """Titles and points live in utils/autocheck/exercises/chNN.py; notebooks copy them."""
+    nb = nbformat.read(solution, as_version=4)
+    assert build.with_headings(nb, solution.name) == nb, (
+        f"{solution.relative_to(ROOT)}: a heading differs from the exercise set; run "
+        "`python -m utils.autocheck.build`"
+    )
+    exercise_set = build.get_set(solution.name.split("_")[0])
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert nb.cells[0].source.startswith(build.notebook_title(exercise_set) + "\n")
+    for exercise in exercise_set.exercises:
+        assert build.exercise_heading(exercise) in markdown.splitlines(), exercise.id
+
+
 def test_build_check_mode_finds_stale_copies(tmp_path, capsys):
     assert build.main(["--root", str(ROOT), "--check"]) == 0
     (tmp_path / "solutions").mkdir()
@@ -62,6 +78,16 @@ def test_build_check_mode_finds_stale_copies(tmp_path, capsys):
     assert build.main(["--root", str(tmp_path), "--check"]) == 0
     assert build.main(["--root", str(tmp_path)]) == 0
     assert "is up to date" in capsys.readouterr().out
+
+    stale_heading = tmp_path / "solutions" / SOLUTIONS[0].name
+    nb = nbformat.read(stale_heading, as_version=4)
+    heading = next(c for c in nb.cells if c.source.startswith("## Exercise"))
+    heading.source = heading.source.replace("point", "pt", 1)
+    stale_heading.write_text(nbformat.writes(nb) + "\n")
+    assert build.main(["--root", str(tmp_path), "--check"]) == 1
+    assert str(stale_heading) in capsys.readouterr().err
+    assert build.main(["--root", str(tmp_path)]) == 0
+    assert stale_heading.read_text() == SOLUTIONS[0].read_text(), "the heading is written back"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -116,23 +142,69 @@ def test_function_and_value_regions_become_stubs(exercise_set):
     nb = _notebook(
         new_markdown_cell("# Solutions 97: Build test\n\nIntro."),
         new_markdown_cell("Only in the solutions.", metadata={"tags": ["solution-only"]}),
+        new_markdown_cell("## Exercise 97.1: Square (1 point)\n\nSquare `x`."),
         solution_cell,
         new_code_cell('check("97.1", square)'),
+        new_markdown_cell("## Exercise 97.2: Answer (1 point)"),
         new_code_cell("### BEGIN SOLUTION\nanswer = 6 * 7  # the answer\n### END SOLUTION"),
         new_code_cell('check("97.2", answer)'),
     )
     out = build.build_notebook(nb)
-    assert [c.id for c in out.cells] == ["0", "1", "2", "3", "4"]
+    assert [c.id for c in out.cells] == ["0", "1", "2", "3", "4", "5", "6"]
     assert out.cells[0].source == "# Exercises 97: Build test\n\nIntro."
-    assert out.cells[1].source.endswith(
+    assert out.cells[2].source.endswith(
         '    """Square every entry."""\n'
         "    # YOUR CODE HERE\n"
         '    raise NotImplementedError("Exercise 97.1: implement square")'
     )
-    assert out.cells[1].outputs == [] and out.cells[1].execution_count is None
-    assert out.cells[3].source == "# YOUR ANSWER HERE\nanswer = ..."
-    assert nb.cells[2].source == FUNCTION, "the solutions notebook must not be modified"
+    assert out.cells[2].outputs == [] and out.cells[2].execution_count is None
+    assert out.cells[5].source == "# YOUR ANSWER HERE\nanswer = ..."
+    assert nb.cells[3].source == FUNCTION, "the solutions notebook must not be modified"
     assert build.build_notebook(nb) == out, "the build is deterministic"
+
+
+def test_headings_are_written_from_the_spec(exercise_set):
+    nb = _notebook(
+        new_markdown_cell("# Solutions 97: an old title\n\nIntro."),
+        new_markdown_cell("## Exercise 97.1: Squares, as I once called it (3 points)\n\nText."),
+        new_code_cell(FUNCTION),
+        new_code_cell('check("97.1", square)'),
+        new_markdown_cell("## Exercise 97.2\n\nThe heading may hold the id alone."),
+        new_code_cell('check("97.2", 42)'),
+    )
+    solution = build.with_headings(nb)
+    assert solution.cells[0].source == "# Solutions 97: Build test\n\nIntro."
+    assert solution.cells[1].source == "## Exercise 97.1: Square (1 point)\n\nText."
+    assert solution.cells[4].source.startswith("## Exercise 97.2: Answer (1 point)\n")
+    assert nb.cells[1].source.startswith("## Exercise 97.1: Squares"), "a copy is returned"
+    exercise = build.build_notebook(nb)
+    assert exercise.cells[0].source == "# Exercises 97: Build test\n\nIntro."
+    assert exercise.cells[1].source == solution.cells[1].source
+
+
+@pytest.mark.parametrize(
+    ("cells", "error"),
+    [
+        (['check("97.1", square)'], "exercise 97.1 needs exactly one heading"),
+        (
+            ["## Exercise 97.1", 'check("97.1", square)', "## Exercise 97.1"],
+            "needs exactly one heading `## Exercise 97.1` above its check in cell 2; found 2",
+        ),
+        (['check("97.1", square)', "## Exercise 97.1"], "found 1, in cell 2"),
+        (["## Exercise 97.9: Lost"], "there is no exercise '97.9'"),
+        (["# Solutions 96: Nothing"], "there is no exercise set for chapter 96"),
+        (
+            ["# Solutions 97: Build test", "## Exercise 1.1", 'check("1.1", mse)'],
+            "the title says chapter 97, but the notebook checks 1.1",
+        ),
+    ],
+)
+def test_headings_that_cannot_be_written_are_refused(exercise_set, cells, error):
+    nb = _notebook(
+        *(new_code_cell(c) if c.startswith("check") else new_markdown_cell(c) for c in cells)
+    )
+    with pytest.raises(build.BuildError, match=re.escape(error)):
+        build.with_headings(nb, "test.ipynb")
 
 
 @pytest.mark.parametrize(
@@ -150,7 +222,8 @@ def test_function_and_value_regions_become_stubs(exercise_set):
     ],
 )
 def test_malformed_solutions_are_refused_with_a_reason(exercise_set, cells, error):
-    nb = _notebook(*(new_code_cell(source) for source in cells))
+    headings = [new_markdown_cell(f"## Exercise 97.{n}") for n in (1, 2)]
+    nb = _notebook(*headings, *(new_code_cell(source) for source in cells))
     with pytest.raises(build.BuildError, match=error.replace("(", r"\(").replace("*", r"\*")):
         build.build_notebook(nb, "test.ipynb")
 

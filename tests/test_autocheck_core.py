@@ -17,7 +17,8 @@ import pytest
 
 from utils import autocheck
 from utils.autocheck import api, feedback
-from utils.autocheck.core import Outcome, describe_exception, run_check, time_limit
+from utils.autocheck.core import describe_exception, run_check, time_limit
+from utils.autocheck.result import MIME_TYPE, Outcome
 from utils.autocheck.spec import (
     Case,
     Exercise,
@@ -415,12 +416,12 @@ def test_jupyter_gets_html_text_and_a_machine_readable_record(monkeypatch):
     autocheck.check("99.1", lambda x: x / 2)
     ((bundle, metadata),) = shown
     assert set(bundle) == {"text/plain", "text/html"}
-    assert metadata[feedback.MIME_TYPE] == {
+    assert metadata[MIME_TYPE] == {
         "exercise": "99.1",
         "outcome": "incorrect",
         "points": 0,
         "max_points": 2,
-        "message": metadata[feedback.MIME_TYPE]["message"],
+        "message": metadata[MIME_TYPE]["message"],
         "source": "check",
     }
     html = bundle["text/html"]

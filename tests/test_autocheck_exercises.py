@@ -7,21 +7,20 @@ least three per function exercise), and that the notebooks and the set agree.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from utils.autocheck.compare import arrays_equal
-from utils.autocheck.core import Outcome, run_check
-from utils.autocheck.spec import all_sets
+from utils.autocheck.core import run_check
+from utils.autocheck.result import Outcome
+from utils.autocheck.spec import CHECK_CALL, all_sets
 
 ROOT = Path(__file__).resolve().parents[1]
 SETS = all_sets()
 EXERCISES = [exercise for exercise_set in SETS for exercise in exercise_set.exercises]
 MISTAKES = [(exercise, mistake) for exercise in EXERCISES for mistake in exercise.mistakes]
-CHECK_CALL = re.compile(r"""\bcheck\(\s*["'](\d+\.\d+)["']\s*,\s*(\w+)\s*\)""")
 
 
 def _answer(exercise, function):
@@ -72,7 +71,7 @@ def test_notebooks_check_every_exercise_once(exercise_set):
         assert path.exists(), f"{path} is missing"
         nb = nbformat.read(path, as_version=4)
         sources = [cell.source for cell in nb.cells if cell.cell_type == "code"]
-        calls = [m.groups() for source in sources for m in CHECK_CALL.finditer(source)]
+        calls = [(m["id"], m["answer"]) for source in sources for m in CHECK_CALL.finditer(source)]
         assert [i for i, _ in calls] == ids, f"{path.name}: checks {calls}, exercises {ids}"
         names = {exercise.id: exercise.name for exercise in exercise_set.exercises}
         assert all(name == names[i] for i, name in calls), f"{path.name}: {calls}"

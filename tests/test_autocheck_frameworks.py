@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from utils.autocheck.compare import describe_value, difference, same_answer, to_numpy
-from utils.autocheck.core import Outcome, run_check
+from utils.autocheck.core import run_check
+from utils.autocheck.result import Outcome
 from utils.autocheck.spec import Case, Exercise, all_sets
 
 torch = pytest.importorskip("torch")

@@ -14,19 +14,18 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from utils.autocheck.feedback import MIME_TYPE
 from utils.autocheck.grade import detect_set
+from utils.autocheck.result import MIME_TYPE
+from utils.autocheck.spec import CHECK_CALL
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "exercises").glob("*.ipynb"))
-CHECK_CALL = re.compile(r"""\bcheck\(\s*["'](\d+\.\d+)["']""")
 
 
 def _records(cell) -> list[dict]:
@@ -115,7 +114,7 @@ def test_exercise_notebook_runs_with_every_check_not_attempted(path, executed):
         records = _records(cell)
         assert len(records) == 1, f"cell {index + 1} shows {len(records)} verdicts"
         (record,) = records
-        assert record["exercise"] == match.group(1)
+        assert record["exercise"] == match["id"]
         assert record["outcome"] == "not attempted", f"cell {index + 1}: {record}"
         stderr = [o for o in cell.outputs if o.output_type == "stream" and o.name == "stderr"]
         assert not stderr, f"cell {index + 1} wrote to stderr: {stderr}"

@@ -67,11 +67,15 @@ def mse_in_place(pred, target):
 
 
 def mse_grad_no_two(pred, target):
-    return (pred - target) / pred.size
+    grad = np.empty_like(pred)
+    for index in np.ndindex(pred.shape):  # d/dŷ (ŷ − y)² taken as ŷ − y
+        grad[index] = (pred[index] - target[index]) / pred.size
+    return grad
 
 
 def mse_grad_no_mean(pred, target):
-    return 2 * (pred - target)
+    error = pred - target
+    return error + error  # 2(ŷ − y), never divided by n
 
 
 def mse_grad_flipped(pred, target):
@@ -79,7 +83,8 @@ def mse_grad_flipped(pred, target):
 
 
 def mse_grad_rows(pred, target):
-    return 2 * (pred - target) / len(pred)
+    batch_size = pred.shape[0]  # the number of rows, not of elements
+    return 2.0 / batch_size * (pred - target)
 
 
 def mse_grad_floor(pred, target):
@@ -163,15 +168,20 @@ def cross_entropy_raw_logit(logits, labels):
 
 
 def bce_grad_target_minus_sigmoid(logits, targets):
-    return (targets - _sigmoid(logits)) / logits.size
+    probs = np.exp(logits) / (1 + np.exp(logits))
+    return (targets - probs) / len(targets.ravel())  # target minus prediction
 
 
 def bce_grad_sum(logits, targets):
-    return _sigmoid(logits) - targets
+    pairs = zip(logits.ravel(), targets.ravel(), strict=True)
+    per_element = [1 / (1 + math.exp(-z)) - t for z, t in pairs]  # never divided by n
+    return np.array(per_element).reshape(logits.shape)
 
 
 def bce_grad_no_sigmoid(logits, targets):
-    return (logits - targets) / logits.size
+    n = targets.size
+    grad = [(z - t) / n for z, t in zip(logits.flat, targets.flat, strict=True)]  # z taken for p
+    return np.reshape(grad, logits.shape)
 
 
 def bce_grad_wrt_probs(logits, targets):

@@ -186,13 +186,11 @@ def mlp_missing_key(params, x, labels):
 
 
 def fd_forward(f, x, h):
-    x = x.copy()
-    base, grad = f(x), np.zeros_like(x)
+    grad = np.zeros_like(x)
     for index in np.ndindex(x.shape):
-        old = x[index]
-        x[index] = old + h
-        grad[index] = (f(x) - base) / h
-        x[index] = old
+        step = np.zeros_like(x)
+        step[index] = h
+        grad[index] = (f(x + step) - f(x)) / h  # one-sided: from x to x + h only
     return grad
 
 
@@ -210,14 +208,15 @@ def fd_divide_by_h(f, x, h):
     return grad
 
 
-def fd_no_restore(f, x, h):
+def fd_never_restored(f, x, h):
+    x = x.astype(float)  # a copy, so the caller's x is safe...
     grad = np.zeros_like(x)
     for index in np.ndindex(x.shape):
-        x[index] += h
-        plus = f(x)
-        x[index] -= 2 * h
-        minus = f(x)
-        grad[index] = (plus - minus) / (2 * h)
+        x[index] = x[index] + h
+        forward = f(x)
+        x[index] = x[index] - 2 * h  # ...but each entry is left at its value − h
+        backward = f(x)
+        grad[index] = (forward - backward) / (2 * h)
     return grad
 
 
@@ -262,7 +261,7 @@ def lr_smallest(hessian):
 
 
 def lr_trace(hessian):
-    return 2 / np.trace(hessian)
+    return 2 / sum(np.linalg.eigvalsh(hessian))  # every eigenvalue summed: the trace
 
 
 def lr_diagonal(hessian):
@@ -295,8 +294,7 @@ WRONG = [
     ("2.3", mlp_missing_key, "expected keys ['W1', 'W2', 'b1', 'b2']"),
     ("2.4", fd_forward, "that is the forward difference"),
     ("2.4", fd_divide_by_h, "your result is twice the gradient"),
-    ("2.4", fd_no_restore, "changed its input `x` in place"),
-    ("2.4", fd_no_restore, "you did not restore each entry"),
+    ("2.4", fd_never_restored, "you did not restore each entry"),
     ("2.4", fd_restore_by_arithmetic, "changed its input `x` in place"),
     ("2.4", fd_whole_array, "you moved every entry of x at once"),
     ("2.4", fd_flat, "has shape (12,); expected shape (3, 4)"),

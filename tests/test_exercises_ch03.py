@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from exercise_tables import table_tests
 
-from utils.autocheck.core import Outcome, run_check
+from utils.autocheck.core import run_check
+from utils.autocheck.result import Outcome
 from utils.autocheck.spec import get_exercise
 
 # ---------------------------------------------------------------------------------------------
@@ -99,7 +100,10 @@ def grad_lambda_over_n(w, X, y, lam):
 
 
 def grad_target_minus_prediction(w, X, y, lam):
-    return X.T @ (y - X @ w) / len(y) + lam * w
+    grad = lam * w
+    for xi, yi in zip(X, y, strict=True):
+        grad = grad + (yi - xi @ w) * xi / len(y)  # target minus prediction
+    return grad
 
 
 def grad_penalty_scalar(w, X, y, lam):
@@ -147,7 +151,8 @@ def ista_in_place(w, grad, lr, lam):
 
 
 def decay_unscaled(w, grad, lr, weight_decay):
-    return w - lr * grad - weight_decay * w
+    decayed = (1 - weight_decay) * w  # shrinks by λ, not by ηλ
+    return decayed - lr * grad
 
 
 def decay_after_step(w, grad, lr, weight_decay):

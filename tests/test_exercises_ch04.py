@@ -36,7 +36,7 @@ def inverse_time_counting_from_one(step, lr0, decay_rate):
 
 
 def inverse_time_without_one(step, lr0, decay_rate):
-    return lr0 / (decay_rate * step)
+    return lr0 / step / decay_rate  # η₀ / (α·t): no 1 + in the denominator
 
 
 def inverse_time_without_one_python(step, lr0, decay_rate):
@@ -108,32 +108,69 @@ def warmup_cosine_warmup_from_min_lr(step, lr, warmup_steps, total_steps, min_lr
 
 
 # ---------------------------------------------------------------------------------------------
-# 4.3 max_stable_lr
+# 4.3 largest_stable_rate
 # ---------------------------------------------------------------------------------------------
 
 
-def max_stable_lr_one_over_l(A):
-    return 1 / np.linalg.eigvalsh(A)[-1]
+def _run(grad_fn, theta0, lr, num_steps):
+    theta = theta0.copy()
+    for _ in range(num_steps):
+        theta = theta - lr * grad_fn(theta)
+    return theta
 
 
-def max_stable_lr_smallest(A):
-    return 2 / np.linalg.eigvalsh(A)[0]
+def stable_rate_in_place(loss_fn, grad_fn, theta0, lrs, num_steps):
+    start, best = loss_fn(theta0), lrs[0]
+    for lr in lrs:
+        theta = theta0  # no copy: the steps below move theta0 itself, run after run
+        for _ in range(num_steps):
+            theta -= lr * grad_fn(theta)
+        if loss_fn(theta) < start:
+            best = lr
+    return best
 
 
-def max_stable_lr_diagonal(A):
-    return 2 / A.diagonal().max()
+def stable_rate_lowest_loss(loss_fn, grad_fn, theta0, lrs, num_steps):
+    best_lr, best_loss = None, np.inf
+    for lr in lrs:
+        final = loss_fn(_run(grad_fn, theta0, lr, num_steps))
+        if final < best_loss:  # keeps the rate that got lowest, i.e. the fastest
+            best_lr, best_loss = lr, final
+    return best_lr
 
 
-def max_stable_lr_frobenius(A):
-    return 2 / np.sqrt((A**2).sum())
+def stable_rate_first_step_down(loss_fn, grad_fn, theta0, lrs, num_steps):
+    start = loss_fn(theta0)
+    return max(lr for lr in lrs if loss_fn(theta0 - lr * grad_fn(theta0)) < start)
 
 
-def max_stable_lr_trace(A):
-    return 2 / sum(A[i, i] for i in range(len(A)))
+def stable_rate_not_nan(loss_fn, grad_fn, theta0, lrs, num_steps):
+    good = lrs[0]
+    for lr in lrs:
+        if not math.isnan(loss_fn(_run(grad_fn, theta0, lr, num_steps))):
+            good = lr  # a loss that is not NaN is taken for a converging one
+    return good
 
 
-def max_stable_lr_array(A):
-    return 2 / np.linalg.eigvalsh(A)[-1:]
+def stable_rate_breaks_late(loss_fn, grad_fn, theta0, lrs, num_steps):
+    start = loss_fn(theta0)
+    for lr in lrs:
+        if loss_fn(_run(grad_fn, theta0, lr, num_steps)) >= start:
+            break  # lr is now the first unstable rate, and that is what is returned
+    return lr
+
+
+def stable_rate_index(loss_fn, grad_fn, theta0, lrs, num_steps):
+    start = loss_fn(theta0)
+    stable = [
+        k for k, lr in enumerate(lrs) if loss_fn(_run(grad_fn, theta0, lr, num_steps)) < start
+    ]
+    return stable[-1]  # the position in lrs, not the rate
+
+
+def stable_rate_all(loss_fn, grad_fn, theta0, lrs, num_steps):
+    start = loss_fn(theta0)
+    return np.array([lr for lr in lrs if loss_fn(_run(grad_fn, theta0, lr, num_steps)) < start])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -181,7 +218,10 @@ def multi_step_once(step, lr0, milestones, gamma):
 
 
 def multi_step_periodic(step, lr0, milestones, gamma):
-    return lr0 * gamma ** (step // milestones[0])
+    lr, period = lr0, int(milestones[0])
+    for _ in range(int(step) // period):  # once every `period` steps, as StepLR does
+        lr *= gamma
+    return lr
 
 
 def multi_step_ahead(step, lr0, milestones, gamma):
@@ -207,7 +247,9 @@ def _corrected_average(losses, beta):
 
 
 def pick_at_minimum(lrs, losses, beta):
-    return lrs[np.argmin(_corrected_average(losses, beta))]
+    smoothed = _corrected_average(losses, beta)
+    lowest = min(range(len(smoothed)), key=lambda k: smoothed[k])
+    return lrs[lowest]  # forgot the division by 10
 
 
 def pick_raw(lrs, losses, beta):
@@ -258,12 +300,14 @@ WRONG = [
     ("4.2", warmup_cosine_progress_from_zero, "the cosine must start where the warm-up ends"),
     ("4.2", warmup_cosine_warmup_ahead, "your warm-up is one step ahead"),
     ("4.2", warmup_cosine_warmup_from_min_lr, "case 1 of 7 (step 0, the start of the warm-up"),
-    ("4.3", max_stable_lr_one_over_l, "converges *monotonically*"),
-    ("4.3", max_stable_lr_smallest, "you used the smallest eigenvalue"),
-    ("4.3", max_stable_lr_diagonal, "the largest *diagonal entry* of A"),
-    ("4.3", max_stable_lr_frobenius, "a matrix norm (Frobenius)"),
-    ("4.3", max_stable_lr_trace, "you used the trace"),
-    ("4.3", max_stable_lr_array, "has shape (1,); expected a single number"),
+    ("4.3", stable_rate_in_place, "changed its input `theta0` in place"),
+    ("4.3", stable_rate_in_place, "every run must start from `theta0`"),
+    ("4.3", stable_rate_lowest_loss, "the *fastest* rate"),
+    ("4.3", stable_rate_first_step_down, "you judged each rate by its first step"),
+    ("4.3", stable_rate_not_nan, "you called every run whose loss is still finite stable"),
+    ("4.3", stable_rate_breaks_late, "you returned the first rate whose run is *not* stable"),
+    ("4.3", stable_rate_index, "has integer dtype int64; expected floating-point values"),
+    ("4.3", stable_rate_all, "has shape (3,); expected a single number"),
     ("4.4", factor_largest_only, "you only looked at the largest eigenvalue"),
     ("4.4", factor_smallest_only, "you only looked at the smallest eigenvalue"),
     ("4.4", factor_without_abs, "the absolute value is missing"),
@@ -295,12 +339,23 @@ def warmup_cosine_clipped(step, lr, warmup_steps, total_steps, min_lr):
     return float(warm if step < warmup_steps else cosine)
 
 
-def max_stable_lr_power_iteration(A):
-    vector = np.ones(len(A))
-    for _ in range(2000):
-        vector = A @ vector
-        vector /= np.linalg.norm(vector)
-    return 2 / (vector @ A @ vector)  # Rayleigh quotient of the top eigenvector
+def stable_rate_from_the_top(loss_fn, grad_fn, theta0, lrs, num_steps):
+    start = loss_fn(theta0)
+    for lr in lrs[::-1]:  # the largest rate first: the first stable one is the answer
+        if loss_fn(_run(grad_fn, theta0, lr, num_steps)) < start:
+            return lr
+    raise AssertionError("lrs[0] is stable by the statement")
+
+
+def stable_rate_with_history(loss_fn, grad_fn, theta0, lrs, num_steps):
+    finals = []
+    for lr in lrs:
+        path = [np.array(theta0, dtype=float)]
+        for _ in range(int(num_steps)):
+            path.append(path[-1] - lr * np.asarray(grad_fn(path[-1])))
+        finals.append(loss_fn(path[-1]))
+    below = np.array(finals) < loss_fn(theta0)
+    return float(np.max(lrs[below]))
 
 
 def factor_of_iteration_matrix(lr, A):
@@ -329,9 +384,8 @@ RIGHT = [
     ("4.1", lambda step, lr0, decay_rate: lr0 * (1 + decay_rate * step) ** -1),
     ("4.1", lambda step, lr0, decay_rate: float(lr0) / (1.0 + float(decay_rate) * int(step))),
     ("4.2", warmup_cosine_clipped),
-    ("4.3", lambda A: 2 / np.linalg.norm(A, 2)),  # the spectral norm is λ_max for SPD A
-    ("4.3", lambda A: 2 / np.max(np.linalg.eig(A)[0].real)),
-    ("4.3", max_stable_lr_power_iteration),
+    ("4.3", stable_rate_from_the_top),
+    ("4.3", stable_rate_with_history),
     ("4.4", factor_of_iteration_matrix),
     ("4.4", lambda lr, A: max(abs(1 - lr * np.linalg.eigvalsh(A)[[0, -1]]))),
     ("4.5", multi_step_loop),
@@ -366,16 +420,27 @@ def test_schedule_references_agree_with_utils_schedules_on_every_step():
     assert warmup(10, 0.3, 10, 100, 0.003) == pytest.approx(0.3), "and peaks at step W"
 
 
-def test_max_stable_lr_is_the_divergence_threshold_of_gradient_descent():
+def test_the_experiment_of_4_3_brackets_two_over_lambda_max():
+    """On every case (all quadratics), the answer is the last rate below 2/λ_max."""
     exercise = get_exercise("4.3")
     for case in exercise.cases:
-        A = case.inputs()["A"]
-        limit = exercise.reference(A)
-        for lr, converges in ((0.99 * limit, True), (1.01 * limit, False)):
-            x = np.ones(len(A))
-            for _ in range(5000):
-                x = x - lr * (A @ x)
-            assert bool(np.linalg.norm(x) < 1.0) == converges, (case.description, lr / limit)
+        inputs = case.inputs()
+        grad_fn, theta0, lrs = inputs["grad_fn"], inputs["theta0"], inputs["lrs"]
+        # The Hessian of a quadratic from its gradient: column j is ∇L(e_j) − ∇L(0).
+        origin = grad_fn(np.zeros_like(theta0))
+        hessian = np.stack([grad_fn(e) - origin for e in np.eye(len(theta0))], axis=1)
+        limit = 2 / np.linalg.eigvalsh((hessian + hessian.T) / 2)[-1]
+        answer = exercise.reference(*inputs.values())
+        assert answer < limit < lrs[list(lrs).index(answer) + 1], case.description
+
+
+def test_the_cases_of_4_3_tell_a_first_step_from_a_whole_run():
+    """The claim of the statement's note: a diverging run can lower the loss at first."""
+    inputs = get_exercise("4.3").cases[1].inputs()  # the valley, starting near its floor
+    loss_fn, grad_fn, theta0 = inputs["loss_fn"], inputs["grad_fn"], inputs["theta0"]
+    lr = 0.21  # above 2/λ_max = 0.2
+    assert loss_fn(_run(grad_fn, theta0, lr, 1)) < loss_fn(theta0)
+    assert loss_fn(_run(grad_fn, theta0, lr, int(inputs["num_steps"]))) > loss_fn(theta0)
 
 
 def test_convergence_factor_predicts_the_error_of_gradient_descent():

@@ -1,4 +1,4 @@
-r"""Self-checking exercises: ``check``, ``hint`` and ``summary``, and the tools behind them.
+r'''Self-checking exercises: ``check``, ``hint`` and ``summary``, and the tools behind them.
 
 For learners
 ============
@@ -35,10 +35,15 @@ outcome, ...) and ``summary.csv``; see :mod:`utils.autocheck.grade`, including i
 The modules
 ===========
 
-- :mod:`~utils.autocheck.spec` — ``Exercise``, ``Case``, ``Mistake``, ``ExerciseSet``; the registry.
-- :mod:`~utils.autocheck.core` — runs the cases and reaches a verdict (``run_check``).
+From the bottom up; each imports only modules above it in this list
+(``tests/test_autocheck_package.py`` fails on an import cycle):
+
+- :mod:`~utils.autocheck.result` — the verdict: ``Outcome``, ``Result`` and its plain text.
 - :mod:`~utils.autocheck.compare` — says in words how a result differs from the expected one.
-- :mod:`~utils.autocheck.feedback` — HTML/plain-text rendering and display.
+- :mod:`~utils.autocheck.spec` — ``Exercise``, ``Case``, ``Mistake``, ``ExerciseSet``; the
+  registry; how a notebook calls ``check``.
+- :mod:`~utils.autocheck.core` — runs the cases and reaches a verdict (``run_check``).
+- :mod:`~utils.autocheck.feedback` — HTML rendering and display.
 - :mod:`~utils.autocheck.api` — ``check``, ``hint``, ``summary`` and strict mode.
 - :mod:`~utils.autocheck.build` — solutions notebook → exercise notebook.
 - :mod:`~utils.autocheck.grade` — the grader; ``utils/autocheck/exercises/chNN.py`` — the sets.
@@ -46,95 +51,154 @@ The modules
 How to add an exercise set
 ==========================
 
-Follow ``utils/autocheck/exercises/ch01.py``, ``solutions/01_loss_functions.ipynb`` and
-``tests/test_exercises_ch01.py``. For chapter 2 (gradient descent):
+Chapter 1's set is the model: the blocks below quote it (``...`` leaves lines out;
+``tests/test_autocheck_package.py`` checks that every quoted line is in the file named).
 
-1. **The reference.** What learners implement must already exist in ``utils`` (e.g.
-   ``utils.optim.numpy``), tested against torch/TensorFlow. Expected answers are computed from it,
+1. **The reference.** What learners implement must already exist in ``utils`` (here
+   ``utils.losses``), tested against torch/TensorFlow. Expected answers are computed from it,
    never pasted as numbers.
 
-2. **The set**, ``utils/autocheck/exercises/ch02.py`` (found automatically by its name)::
+2. **The set**, one module per chapter, found by its name. Everything about an exercise is written
+   here once: its id, the name the learner defines, its title and points (the build copies them
+   into the notebooks' headings), cases, known mistakes, hints (from
+   ``utils/autocheck/exercises/ch01.py``)::
 
-       from utils.autocheck.spec import Case, Exercise, ExerciseSet, Mistake
+    MSE = Exercise(
+        id="1.1",
+        name="mse",
+        title="Mean squared error",
+        reference=losses.mse,
+        oracle=_torch_mse,
+        cases=(
+            Case("8 predictions and their targets", _regression(8), seed=11),
+            Case("a batch of 4 rows × 3 outputs", _regression((4, 3)), seed=12),
+            Case("a single prediction", _regression(1), seed=13),
+        ),
+        mistakes=(
+            Mistake(
+                "you summed the squared errors. The *mean* squared error divides that sum by the "
+                "number of elements n (`np.mean` does both).",
+                lambda pred, target: np.sum((pred - target) ** 2),
+            ),
+            Mistake(
+                "that is the root mean squared error (RMSE); the MSE has no square root.",
+                lambda pred, target: np.sqrt(np.mean((pred - target) ** 2)),
+            ),
+    ...
+        ),
+        hints=(
+            "Compute all the errors at once with `pred - target`: NumPy works elementwise.",
+    ...
+        ),
+    )
+    ...
+    EXERCISE_SET = ExerciseSet(
+        chapter="1",
+        title="Loss functions",
+        notebook="01_loss_functions",
+        exercises=(MSE, MSE_GRAD, LOGSUMEXP, CROSS_ENTROPY, BCE_WITH_LOGITS_GRAD, INITIAL_LOSS),
+    )
 
-       SGD_STEP = Exercise(
-           id="2.1",                      # "<chapter>.<number>", as learners type it
-           name="sgd_step",               # what the learner defines (the stub names it)
-           title="One SGD step",
-           reference=my_reference,        # same arguments as the learner's function
-           cases=(
-               Case("a vector of 5 parameters", lambda rng: {"param": rng.normal(size=5),
-                    "grad": rng.normal(size=5), "lr": 0.1}, seed=21),
-               ...                        # one case per behaviour worth testing (see below)
-           ),
-           mistakes=(                     # at least three
-               Mistake("you added the gradient: a descent step subtracts lr × grad.",
-                       lambda param, grad, lr: param + lr * grad),
-               ...
-           ),
-           hints=("first nudge", "a bigger nudge", "almost there"),
-           points=1,
-           oracle=_torch_sgd_step,        # optional: the same from torch/TF, run only by the tests
-       )
-       EXERCISE_SET = ExerciseSet(chapter="2", title="Gradient descent",
-                                  notebook="02_gradient_descent", exercises=(SGD_STEP, ...))
-
+   - **Ids and names.** ``id`` is ``"<chapter>.<number>"``, as learners type it in
+     ``check("1.1", mse)``; ``name`` is what the learner defines (the stub names it, the grader
+     looks it up). ``points`` defaults to 1.
    - **Cases.** ``make_inputs(rng)`` returns ``{argument name: value}`` in the order of the
      learner's parameters, built only from ``rng`` (``np.random.default_rng(seed)``) — never from
      the global seed. Keep them small. Pick them so that every mistake shows: a batch that is not
      square (an axis mistake becomes a shape error), a single element, large values (overflow), a
      step count above 1 (bias correction). Optional: ``rtol``/``atol`` (default 1e-6/1e-9),
      ``time_limit`` (seconds per case, default 5), ``may_mutate=True`` for in-place updates.
-   - **Known mistakes.** ``answer`` computes the *mistaken* result from the same arguments, written
-     the way a learner would get it wrong (flipped sign, missing 1/n, missing bias correction,
-     weight decay not scaled by the learning rate, softmax applied twice, ...). A learner's answer
-     matches a mistake when it agrees with ``answer`` on *every* case; the verdict then adds
-     ``Hint: <message>``. Write ``message`` to the learner, lower-case first word, saying what they
-     did and how to fix it, without the expected values. If two mistakes agree on every case, or a
-     mistake equals the reference, the tests fail: add a case that tells them apart.
+   - **Known mistakes**, at least three. ``answer`` computes the *mistaken* result from the same
+     arguments, written the way a learner would get it wrong (flipped sign, missing 1/n, missing
+     bias correction, weight decay not scaled by the learning rate, softmax applied twice, ...).
+     A learner's answer matches a mistake when it agrees with ``answer`` on *every* case; the
+     verdict then adds ``Hint: <message>``. Write ``message`` to the learner, lower-case first
+     word, saying what they did and how to fix it, without the expected values. If two mistakes
+     agree on every case, or a mistake equals the reference, the tests fail: add a case that tells
+     them apart.
    - **Value exercises** (the learner assigns ``name = ...``): ``cases=()``, ``reference`` and each
      ``answer`` take no arguments.
    - **Hints** go from a nudge to nearly the answer; never the whole solution.
-   - **Oracles** import torch/TensorFlow *inside* the function (importing the set must stay cheap).
+   - **Oracles** (optional, run only by the tests): the same from torch/TensorFlow, imported
+     *inside* the function (importing the set must stay cheap).
 
-3. **The solutions notebook**, ``solutions/02_gradient_descent.ipynb``, the single source:
-   markdown title ``# Solutions 2: Gradient descent`` (the build turns it into ``# Exercises 2:``)
-   and a short introduction; the standard setup cell (``utils.environment.SETUP_CELL``); then
+3. **The solutions notebook**, ``solutions/01_loss_functions.ipynb``, the single source of both
+   notebooks: a title cell ``# Solutions 1: Loss functions`` (the build writes the set's title
+   after the number, and ``# Exercises 1`` in the exercise notebook) and a short introduction;
+   the standard setup cell (``utils.environment.SETUP_CELL``); then
    ``from utils.autocheck import check, hint, summary``. For each exercise: a markdown statement
-   (``## Exercise 2.1: One SGD step (1 point)``, what to implement, the math in ``$$ ... $$``, the
-   signature and shapes); a code cell with the function whose body is wrapped in
-   ``### BEGIN SOLUTION`` / ``### END SOLUTION`` (inside the ``def``, so that the stub keeps the
-   signature; a value exercise wraps a single top-level ``name = value``); a check cell
-   ``check("2.1", sgd_step)`` with ``# hint("2.1")`` commented below it. Cells tagged
-   ``solution-only`` (explanations) are left out of the exercise notebook. Only check cells may
-   call learner functions (other calls would fail on the stubs). The last cell is ``summary()``.
-   Store it without outputs (``nbstripout``). ``make lint`` runs ruff on both notebooks, so every
-   import must still be used once the solutions are removed (ch01 shows ``hint("1.1")`` in a cell
-   and uses ``np`` in a demonstration cell).
+   under a heading ``## Exercise 1.1`` (the build writes the rest of the line from the spec), what
+   to implement, the math in ``$$ ... $$``, the signature and shapes; a code cell with the
+   function whose body is wrapped in ``### BEGIN SOLUTION`` / ``### END SOLUTION`` (inside the
+   ``def``, so that the stub keeps the signature; a value exercise wraps a single top-level
+   ``name = value``); a check cell with ``# hint(...)`` commented below it (from
+   ``solutions/01_loss_functions.ipynb``)::
 
-4. **Build** ``exercises/02_gradient_descent.ipynb``: ``python -m utils.autocheck.build`` (or
-   ``make exercises``). Commit both notebooks and add both to ``_toc.yml``. Never edit the
-   exercise notebook by hand: a test rebuilds it and fails on any difference.
+    ## Exercise 1.1: Mean squared error (1 point)
+    ...
+    def mse(pred, target):
+        """Mean squared error over every element of `pred` and `target`."""
+        ### BEGIN SOLUTION
+        return np.mean((pred - target) ** 2)
+        ### END SOLUTION
+    check("1.1", mse)
+    # hint("1.1")  # uncomment for a hint; hint("1.1", 2) shows the next one
+
+   Cells tagged ``solution-only`` (explanations, demonstrations that call the solution) are left
+   out of the exercise notebook. Other cells may not call learner functions (they would fail on
+   the stubs). The last cell is ``summary()``. Store it without outputs (``nbstripout``).
+   ``make lint`` runs ruff on both notebooks, so every import must still be used once the
+   solutions are removed (ch01 shows ``hint("1.1")`` in a cell and uses ``np`` in a
+   demonstration cell).
+
+4. **Build**: ``python -m utils.autocheck.build`` (or ``make exercises``) writes the headings of
+   the solutions notebook from the spec and ``exercises/01_loss_functions.ipynb`` from it. Commit
+   both notebooks and add both to ``_toc.yml``. Never edit the exercise notebook, or a heading,
+   by hand: a test rebuilds them and fails on any difference.
 
 5. **Tests.** The generic tests pick the new set up by themselves: the reference passes; each
    declared mistake is rejected with its own message; at least three mistakes and one hint per
    exercise; seeded inputs; reference = oracle on every case (``test_autocheck_frameworks.py``);
    both notebooks check every exercise once and end with ``summary()``; the exercise notebook runs
    with every check *not attempted* and no other error; the build is in sync. Add
-   ``tests/test_exercises_ch02.py`` like ``test_exercises_ch01.py``: a ``WRONG`` table of
-   ``(exercise id, wrong function or value, expected message fragment)`` with at least three
-   hand-written wrong answers per exercise (written independently of the declared mistakes — loops,
-   other names — so they prove the messages, not the declarations), and a ``RIGHT`` table of other
-   correct solutions that must pass; ``table_tests(2, WRONG, RIGHT)`` from
-   ``tests/exercise_tables.py`` turns the tables into tests.
+   ``tests/test_exercises_chNN.py``: a ``WRONG`` table of ``(exercise id, wrong function or value,
+   expected message fragment)`` with at least three hand-written wrong answers per exercise,
+   written independently of the declared mistakes (loops, other names, another route to the same
+   error: never a copy of a ``Mistake``'s ``answer``), so that they prove the messages, not the
+   declarations; and a ``RIGHT`` table of other correct solutions that must pass;
+   ``table_tests(N, WRONG, RIGHT)`` from ``tests/exercise_tables.py`` turns the tables into tests
+   (from ``tests/test_exercises_ch01.py``)::
+
+    def mse_loop_sum(pred, target):
+        total = 0.0
+        for p, t in zip(pred.ravel(), target.ravel(), strict=True):
+            total += (p - t) ** 2
+        return total
+    ...
+    WRONG = [
+        ("1.1", mse_loop_sum, "you summed the squared errors"),
+        ("1.1", mse_abs, "mean absolute error (MAE)"),
+    ...
+    ]
+    ...
+    RIGHT = [
+        ("1.1", mse_loop),
+    ...
+    ]
+    ...
+    (
+        test_wrong_answer_gets_the_intended_message,
+        test_every_exercise_has_three_hand_written_wrong_answers,
+        test_other_correct_solutions_pass,
+    ) = table_tests(1, WRONG, RIGHT)
 
 6. **Run** ``AUTOCHECK_STRICT=1 python -m pytest --nbval-lax --nbval-current-env
-   solutions/02_gradient_descent.ipynb`` and
-   ``python -m pytest tests/test_autocheck* tests/test_exercises*``.
-"""
+   solutions/NN_*.ipynb`` and ``python -m pytest tests/test_autocheck* tests/test_exercises*``.
+'''
 
 from .api import CheckFailed, check, hint, reset, strict_mode, summary
-from .core import Outcome, Result, run_check
+from .core import run_check
+from .result import Outcome, Result
 from .spec import Case, Exercise, ExerciseSet, Mistake, get_exercise, get_set
 
 __all__ = [

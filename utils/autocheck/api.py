@@ -14,7 +14,8 @@ import os
 from typing import Any
 
 from . import feedback
-from .core import Outcome, Result, run_check
+from .core import run_check
+from .result import Outcome, Result
 from .spec import UnknownExercise, get_exercise, get_set
 
 STRICT_VARIABLE = "AUTOCHECK_STRICT"
@@ -39,7 +40,7 @@ def reset() -> None:
 
 
 def _show_problem(text: str) -> None:
-    colour = feedback.LABELS[Outcome.ERROR][1]
+    colour = feedback.COLOURS[Outcome.ERROR]
     feedback.show(text, feedback.box("Cannot check", colour, text, []))
     if strict_mode():
         raise CheckFailed(text)
@@ -70,13 +71,9 @@ def check(exercise_id: str, answer: Any) -> None:
             max_points=exercise.points,
         )
     RESULTS[exercise.id] = result
-    feedback.show(
-        feedback.result_text(result),
-        feedback.result_html(result),
-        {**result.record(), "source": "check"},
-    )
+    feedback.show(str(result), feedback.result_html(result), {**result.record(), "source": "check"})
     if strict_mode() and not result.passed:
-        raise CheckFailed(feedback.result_text(result))
+        raise CheckFailed(str(result))
 
 
 def hint(exercise_id: str, level: int = 1) -> None:

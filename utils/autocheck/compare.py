@@ -68,7 +68,9 @@ def describe_value(value: Any) -> str:
         )
     if isinstance(value, np.ndarray):
         return f"{value.dtype} array of shape {value.shape}"
-    if isinstance(value, (bool, int, float, np.generic)):
+    if isinstance(value, np.generic):  # `float64 0.5`, not NumPy 2's `float64 np.float64(0.5)`
+        return f"{type(value).__name__} {value.item()!r}"
+    if isinstance(value, (bool, int, float)):
         return f"{type(value).__name__} {value!r}"
     if isinstance(value, (tuple, list)):
         return f"{type(value).__name__} of {len(value)} items"

@@ -7,15 +7,14 @@
 - **error**: the learner's code raised, or ran past the time limit.
 
 Nothing here displays anything (see :mod:`utils.autocheck.feedback`) and nothing raises for a wrong
-answer (see :func:`utils.autocheck.check`): :func:`run_check` always returns a :class:`Result`.
+answer (see :func:`utils.autocheck.check`): :func:`run_check` always returns a
+:class:`~utils.autocheck.result.Result`.
 """
 
 from __future__ import annotations
 
 import copy
-import enum
 import os
-import re
 import signal
 import sysconfig
 import threading
@@ -23,57 +22,15 @@ import traceback
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .compare import arrays_equal, describe_value, difference, same_answer, to_numpy
-from .spec import Case, Exercise, get_exercise
+from .result import Outcome, Result
+from .spec import STUB_MESSAGE, Case, Exercise, get_exercise
 
 TIME_LIMIT_VARIABLE = "AUTOCHECK_TIME_LIMIT"  # seconds per case; overrides every exercise's limit
-
-
-class Outcome(enum.StrEnum):
-    CORRECT = "correct"
-    INCORRECT = "incorrect"
-    NOT_ATTEMPTED = "not attempted"
-    ERROR = "error"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-@dataclass
-class Result:
-    """The verdict on one exercise, with everything needed to display or grade it."""
-
-    exercise_id: str
-    name: str
-    title: str
-    outcome: Outcome
-    message: str
-    details: list[str] = field(default_factory=list)
-    points: int = 0
-    max_points: int = 0
-
-    @property
-    def passed(self) -> bool:
-        return self.outcome is Outcome.CORRECT
-
-    def record(self) -> dict[str, Any]:
-        """The machine-readable form the grader reads (JSON-serialisable)."""
-        return {
-            "exercise": self.exercise_id,
-            "outcome": self.outcome.value,
-            "points": self.points,
-            "max_points": self.max_points,
-            "message": self.message,
-        }
-
-    def __str__(self) -> str:
-        from .feedback import result_text
-
-        return result_text(self)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -250,15 +207,12 @@ def _not_attempted(exercise: Exercise) -> Result:
     )
 
 
-_STUB_MESSAGE = re.compile(r"Exercise (\d+\.\d+): implement (\w+)")
-
-
 def _unfinished(exercise: Exercise, error: NotImplementedError) -> Result:
     """Not attempted, unless the stub that raised belongs to another exercise."""
-    match = _STUB_MESSAGE.match(str(error))
-    if match is None or match.group(1) == exercise.id:
+    match = STUB_MESSAGE.match(str(error))
+    if match is None or match["id"] == exercise.id:
         return _not_attempted(exercise)
-    other_id, other_name = match.groups()
+    other_id, other_name = match["id"], match["name"]
     return _result(
         exercise,
         Outcome.ERROR,

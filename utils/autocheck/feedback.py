@@ -1,10 +1,11 @@
 """Show verdicts, hints and summaries: coloured HTML in Jupyter/Colab, plain text elsewhere.
 
 Every verdict is displayed as one bundle with two representations, ``text/html`` (what Jupyter
-and Colab render) and ``text/plain`` (terminals, nbval, plain-text front ends), and a record for
-the instructor's grader in the output's *metadata* under ``application/vnd.autocheck+json``. In
-the metadata rather than as a third representation, so that no front end or book builder meets a
-MIME type it does not know (myst-nb would warn, and the book is built with warnings as errors).
+and Colab render, drawn here) and ``text/plain`` (terminals, nbval, plain-text front ends: the
+verdict's own text, ``str(result)``, from :mod:`utils.autocheck.result`), and a record for the
+instructor's grader in the output's *metadata* under :data:`~utils.autocheck.result.MIME_TYPE`.
+In the metadata rather than as a third representation, so that no front end or book builder meets
+a MIME type it does not know (myst-nb would warn, and the book is built with warnings as errors).
 
 Messages may quote code between backticks; the HTML turns those into ``<code>``.
 """
@@ -16,18 +17,16 @@ import re
 import sys
 from typing import Any
 
-from .core import Outcome, Result
-
-MIME_TYPE = "application/vnd.autocheck+json"  # the key of the grader's record in output metadata
+from .result import MIME_TYPE, Outcome, Result
 
 # The box brings its own background and text colour, so it reads the same on a light or a dark
 # page (the site's dark mode, JupyterLab's dark theme): every colour below has a contrast of at
 # least 4.5 (WCAG AA) against the box's background, which the browser tests check.
-LABELS = {
-    Outcome.CORRECT: ("Correct", "#2e7d32"),
-    Outcome.INCORRECT: ("Incorrect", "#c62828"),
-    Outcome.NOT_ATTEMPTED: ("Not attempted", "#616161"),
-    Outcome.ERROR: ("Error", "#bf360c"),
+COLOURS = {
+    Outcome.CORRECT: "#2e7d32",
+    Outcome.INCORRECT: "#c62828",
+    Outcome.NOT_ATTEMPTED: "#616161",
+    Outcome.ERROR: "#bf360c",
 }
 HINT_COLOUR = "#1565c0"
 _BOX = (
@@ -63,18 +62,9 @@ def box(label: str, colour: str, heading: str, lines: list[str]) -> str:
     )
 
 
-def _heading(result: Result) -> str:
-    return f"Exercise {result.exercise_id} (`{result.name}`): {result.message}"
-
-
-def result_text(result: Result) -> str:
-    label, _ = LABELS[result.outcome]
-    return "\n".join([f"{label} — {_heading(result)}", *(f"  {line}" for line in result.details)])
-
-
 def result_html(result: Result) -> str:
-    label, colour = LABELS[result.outcome]
-    return box(label, colour, _heading(result), result.details)
+    """The HTML of a verdict; its plain text is ``str(result)``."""
+    return box(result.outcome.label, COLOURS[result.outcome], result.heading, result.details)
 
 
 def hint_text(exercise_id: str, name: str, level: int, total: int, text: str) -> str:
@@ -105,8 +95,8 @@ def summary_text(title: str, rows: list[tuple[str, str, int, int, str]]) -> str:
 
 def summary_html(title: str, rows: list[tuple[str, str, int, int, str]]) -> str:
     passed, total, points, max_points = summary_rows(rows)
-    colour = LABELS[Outcome.CORRECT if passed == total else Outcome.INCORRECT][1]
-    colours = {outcome.value: LABELS[outcome][1] for outcome in Outcome}
+    colour = COLOURS[Outcome.CORRECT if passed == total else Outcome.INCORRECT]
+    colours = {outcome.value: COLOURS[outcome] for outcome in Outcome}
     cell = 'style="padding: 1px 12px 1px 0; text-align: left"'
     body = "".join(
         f"<tr><td {cell}>{html.escape(i)}</td><td {cell}>{html.escape(t)}</td>"

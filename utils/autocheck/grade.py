@@ -49,10 +49,9 @@ from pathlib import Path
 from typing import Any
 
 from .core import TIME_LIMIT_VARIABLE, run_check
-from .feedback import MIME_TYPE
-from .spec import ExerciseSet, UnknownExercise, get_set
+from .result import MIME_TYPE
+from .spec import CHECK_CALL, ExerciseSet, UnknownExercise, get_set
 
-CHECK_CALL = re.compile(r"""\bcheck\(\s*["'](\d+)\.\d+["']""")
 MISSING = "missing"
 CRASHED = "crashed"
 TIMEOUT = "timeout"
@@ -146,7 +145,7 @@ def detect_set(nb, path: Path, chapter: str | None = None) -> ExerciseSet:
     if chapter is not None:
         return get_set(chapter)
     chapters = Counter(
-        match.group(1)
+        match["id"].partition(".")[0]
         for cell in nb.get("cells", [])
         if cell.get("cell_type") == "code"
         for match in CHECK_CALL.finditer(cell.get("source", ""))

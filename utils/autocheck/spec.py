@@ -3,17 +3,34 @@
 An :class:`ExerciseSet` groups the exercises of one chapter. Each set is a module
 ``utils/autocheck/exercises/chNN.py`` that defines ``EXERCISE_SET``; it is imported the first time
 one of its exercises is checked, so a notebook only pays for its own chapter.
+
+An exercise's id, name, title and points are written here, once. Notebooks refer to an exercise
+by its id in a check call, ``check("1.3", logsumexp)`` (:data:`CHECK_CALL` finds them), and the
+exercise notebook's stub raises :func:`stub_message` (:data:`STUB_MESSAGE` recognises it).
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+#: A check call in a notebook's code: ``check("1.3", logsumexp)``. Group ``id`` is the exercise
+#: id; group ``answer`` is the name passed, when the call is exactly ``check("id", name)``.
+CHECK_CALL = re.compile(r"""\bcheck\(\s*["'](?P<id>\d+\.\d+)["'](?:\s*,\s*(?P<answer>\w+)\s*\))?""")
+
+#: The message of the stub an exercise notebook hands out, ``Exercise 1.3: implement logsumexp``.
+STUB_MESSAGE = re.compile(r"Exercise (?P<id>\d+\.\d+): implement (?P<name>\w+)")
+
+
+def stub_message(exercise_id: str, name: str) -> str:
+    """What the stub of exercise ``exercise_id`` raises: ``NotImplementedError(<this>)``."""
+    return f"Exercise {exercise_id}: implement {name}"
 
 
 @dataclass(frozen=True)
@@ -54,6 +71,8 @@ class Exercise:
     - ``id``: ``"<chapter>.<number>"``, e.g. ``"1.3"``; learners type it in ``check("1.3", ...)``.
     - ``name``: the name the learner defines (``logsumexp``); the grader looks it up by this name
       and the exercise notebook's stub says ``implement logsumexp``.
+    - ``title`` and ``points``: shown by ``summary()`` and the grader, and written by the build
+      into the statement's heading in both notebooks (``## Exercise 1.3: <title> (2 points)``).
     - ``reference``: computes the expected answer from a case's arguments; use the course's
       ``utils`` functions (the same ones the chapters use), never pasted numbers.
     - ``cases``: the inputs; an empty tuple makes a *value* exercise: the learner assigns a value

@@ -1,19 +1,28 @@
 """Exercises 4: The learning rate (schedules, stability, the range test).
 
 Notebook: ``solutions/04_learning_rate.ipynb`` (source) → ``exercises/04_learning_rate.ipynb``.
-Expected schedules come from :mod:`utils.schedules` and stability limits from
-:mod:`utils.functions`; the ``oracle`` of each exercise (Keras' schedules in float64, torch's
-schedulers stepping a real optimizer, ``torch.linalg``, SciPy's filter) is what the test suite
-checks those references against. Every input is a NumPy value (``np.int64`` steps,
-``np.float64`` rates), the types a learner's code receives.
+Expected schedules come from :mod:`utils.schedules`, runs of gradient descent from
+:mod:`utils.optim.numpy` and curvatures from :mod:`utils.functions`; the ``oracle`` of each
+exercise (Keras' schedules in float64, torch's schedulers and ``torch.optim.SGD`` stepping a real
+optimizer, ``torch.linalg``, SciPy's filter) is what the test suite checks those references
+against. Every input is a NumPy value (``np.int64`` steps, ``np.float64`` rates), the types a
+learner's code receives.
+
+Chapter 2's exercise 2.5 computes the largest stable rate from a Hessian, 2/λ_max. Exercise 4.3
+finds it the way chapter 4 finds a rate for a network, by experiment: the learner only sees the
+loss and its gradient, runs gradient descent with each candidate rate and judges each run by its
+loss. ``tests/test_exercises_ch04.py`` checks that the experiment's answer brackets 2/λ_max on
+every case.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from utils import schedules
-from utils.functions import quadratic
+from utils import losses, schedules
+from utils.data import linear_regression
+from utils.functions import ill_conditioned_quadratic, quadratic
+from utils.optim.numpy import SGD
 
 from ..spec import Case, Exercise, ExerciseSet, Mistake
 
@@ -34,6 +43,21 @@ def _smooth(losses, beta):
 def _pick_learning_rate(lrs, losses, beta):
     """The range-test rule of chapter 4: the rate at the minimum of the smoothed loss, / 10."""
     return lrs[np.argmin(_smooth(losses, beta))] / 10
+
+
+def _final_loss(loss_fn, grad_fn, theta0, lr, num_steps):
+    """L(θ_T) after ``num_steps`` steps of gradient descent from θ_0 (utils.optim.numpy.SGD)."""
+    theta = np.array(theta0, dtype=np.float64)
+    optimizer = SGD([theta], lr=lr)
+    for _ in range(int(num_steps)):
+        optimizer.step([grad_fn(theta)])  # θ ← θ − η ∇L(θ)
+    return loss_fn(theta)
+
+
+def _largest_stable_rate(loss_fn, grad_fn, theta0, lrs, num_steps):
+    """The largest rate in ``lrs`` whose run ends below its starting loss: L(θ_T) < L(θ_0)."""
+    start = loss_fn(theta0)
+    return max(lr for lr in lrs if _final_loss(loss_fn, grad_fn, theta0, lr, num_steps) < start)
 
 
 def _convergence_factor(lr, A):
@@ -68,10 +92,20 @@ def _keras_warmup_cosine(step, lr, warmup_steps, total_steps, min_lr):
     return float(schedule(np.int64(step)))
 
 
-def _torch_max_stable_lr(A):
+def _torch_largest_stable_rate(loss_fn, grad_fn, theta0, lrs, num_steps):
+    """The same experiment, each run stepped by torch.optim.SGD."""
     import torch
 
-    return 2.0 / torch.linalg.eigvalsh(torch.tensor(A)).max().item()
+    start, stable = loss_fn(theta0), []
+    for lr in lrs:
+        theta = torch.tensor(theta0, dtype=torch.float64)
+        optimizer = torch.optim.SGD([theta], lr=float(lr))
+        for _ in range(int(num_steps)):
+            theta.grad = torch.from_numpy(np.asarray(grad_fn(theta.numpy().copy())))
+            optimizer.step()
+        if loss_fn(theta.numpy().copy()) < start:
+            stable.append(lr)
+    return max(stable)
 
 
 def _torch_convergence_factor(lr, A):
@@ -139,8 +173,61 @@ def _spd_matrix(rng, eigenvalues):
     return (matrix + matrix.T) / 2  # exactly symmetric
 
 
-def _matrix_case(eigenvalues):
-    return lambda rng: {"A": _spd_matrix(rng, eigenvalues)}
+def _run_inputs(loss_fn, grad_fn, theta0, lrs, num_steps):
+    """What a learner's experiment gets: the loss, its gradient, where to start, what to try."""
+    return {
+        "loss_fn": loss_fn,
+        "grad_fn": grad_fn,
+        "theta0": np.asarray(theta0, dtype=np.float64),
+        "lrs": np.asarray(lrs, dtype=np.float64),
+        "num_steps": np.int64(num_steps),
+    }
+
+
+def _regression_run_case(rng):
+    """Chapter 4's first problem, the MSE of ŷ = w·x + b, with its four rates × 1/λ_max."""
+    x, y = linear_regression(n=100, seed=0)
+    features, target = np.hstack([x, np.ones_like(x)]), y[:, 0]
+    lam_max = np.linalg.eigvalsh(2.0 / len(x) * features.T @ features)[-1]  # ∇²L = (2/n) XᵀX
+
+    def loss_fn(theta):
+        return losses.mse(features @ theta, target)
+
+    def grad_fn(theta):
+        return features.T @ losses.mse_grad(features @ theta, target)  # Xᵀ ∂L/∂ŷ
+
+    rates = np.array([0.02, 1.0, 1.9, 2.1]) / lam_max
+    return _run_inputs(loss_fn, grad_fn, np.zeros(2), rates, 30)
+
+
+def _landscape_run_inputs(landscape, theta0, lrs, num_steps):
+    def loss_fn(theta):  # plain functions: a learner sees a loss, not a landscape object
+        return landscape.f(theta)
+
+    def grad_fn(theta):
+        return landscape.grad(theta)
+
+    return _run_inputs(loss_fn, grad_fn, theta0, lrs, num_steps)
+
+
+_VALLEY_RATES = (0.05, 0.1, 0.15, 0.19, 0.21, 0.25, 0.3)  # 2/λ_max = 0.2 for κ = 10
+
+
+def _valley_run_case(start):
+    """The chapter's valley ½(x₁² + 10 x₂²), from ``start`` scaled by a random factor."""
+
+    def make(rng):
+        theta0 = rng.uniform(0.5, 2.0) * np.array(start)
+        return _landscape_run_inputs(ill_conditioned_quadratic(10.0), theta0, _VALLEY_RATES, 40)
+
+    return make
+
+
+def _quadratic_run_case(rng):
+    """½xᵀAx − bᵀx in 3-D with curvatures 0.5, 2 and 8 along random directions."""
+    bowl = quadratic(_spd_matrix(rng, [0.5, 2.0, 8.0]), rng.normal(size=3))
+    rates = np.geomspace(0.01, 1.0, 9)  # 2/λ_max = 0.25 lies between 0.18 and 0.32
+    return _landscape_run_inputs(bowl, rng.normal(size=3), rates, 50)
 
 
 def _factor_case(eigenvalues, lr_times_lam_max):
@@ -174,6 +261,40 @@ def _range_test_case(num_steps, beta, best_log_lr, noise):
         return {"lrs": lrs, "losses": np.maximum(losses, 0.01), "beta": np.float64(beta)}
 
     return make
+
+
+# ---------------------------------------------------------------------------------------------
+# Mistaken experiments (exercise 4.3)
+# ---------------------------------------------------------------------------------------------
+
+
+def _fastest_rate(loss_fn, grad_fn, theta0, lrs, num_steps):
+    finals = [_final_loss(loss_fn, grad_fn, theta0, lr, num_steps) for lr in lrs]
+    return lrs[int(np.argmin(finals))]  # the lowest final loss, not the last one below the start
+
+
+def _judged_after_one_step(loss_fn, grad_fn, theta0, lrs, num_steps):
+    return _largest_stable_rate(loss_fn, grad_fn, theta0, lrs, 1)
+
+
+def _still_finite(loss_fn, grad_fn, theta0, lrs, num_steps):
+    finals = [_final_loss(loss_fn, grad_fn, theta0, lr, num_steps) for lr in lrs]
+    return max(lr for lr, final in zip(lrs, finals, strict=True) if np.isfinite(final))
+
+
+def _first_unstable_rate(loss_fn, grad_fn, theta0, lrs, num_steps):
+    start = loss_fn(theta0)
+    return next(lr for lr in lrs if _final_loss(loss_fn, grad_fn, theta0, lr, num_steps) >= start)
+
+
+def _runs_not_restarted(loss_fn, grad_fn, theta0, lrs, num_steps):
+    start, theta, stable = loss_fn(theta0), np.array(theta0, dtype=np.float64), []
+    for lr in lrs:  # each run goes on from where the previous one ended
+        for _ in range(int(num_steps)):
+            theta = theta - lr * grad_fn(theta)
+        if loss_fn(theta) < start:
+            stable.append(lr)
+    return max(stable)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -320,54 +441,76 @@ WARMUP_COSINE = Exercise(
     ),
 )
 
-MAX_STABLE_LR = Exercise(
+LARGEST_STABLE_RATE = Exercise(
     id="4.3",
-    name="max_stable_lr",
-    title="The largest stable learning rate of a quadratic",
-    reference=lambda A: 2.0 / quadratic(A).L,
-    oracle=_torch_max_stable_lr,
+    name="largest_stable_rate",
+    title="Find the largest stable rate by experiment",
+    reference=_largest_stable_rate,
+    oracle=_torch_largest_stable_rate,
+    points=2,
     cases=(
-        Case("a 2 × 2 Hessian with curvatures 1 and 10", _matrix_case([1.0, 10.0]), seed=61),
-        Case("a 3 × 3 Hessian", _matrix_case([0.5, 2.0, 3.0]), seed=62),
-        Case("a 5 × 5 Hessian with κ = 100", _matrix_case([0.05, 0.3, 1.0, 2.0, 5.0]), seed=63),
+        Case(
+            "the chapter's linear regression and its four rates, 30 steps",
+            _regression_run_case,
+            seed=61,
+        ),
+        Case(
+            "the valley with κ = 10, starting near its floor, 40 steps",
+            _valley_run_case([1.0, 0.01]),
+            seed=62,
+        ),
+        Case(
+            "the same valley, starting on a steep wall, 40 steps",
+            _valley_run_case([0.01, 1.0]),
+            seed=63,
+        ),
+        Case(
+            "a 3-D quadratic with curvatures 0.5, 2 and 8, 50 steps", _quadratic_run_case, seed=64
+        ),
     ),
     mistakes=(
         Mistake(
-            "1/λ_max is the rate that still converges *monotonically* (the textbook 1/L step). "
-            "Gradient descent converges, oscillating, up to twice that: |1 − ηλ| < 1.",
-            lambda A: 1.0 / np.linalg.eigvalsh(A).max(),
+            "you returned the rate whose run ended with the lowest loss: the *fastest* rate. The "
+            "largest rate that still converges is usually larger; keep every rate whose final "
+            "loss is below the starting loss and return the largest.",
+            _fastest_rate,
         ),
         Mistake(
-            "you used the smallest eigenvalue. Every direction must be stable, and the steepest "
-            "one (the largest eigenvalue) is the first to diverge.",
-            lambda A: 2.0 / np.linalg.eigvalsh(A).min(),
+            "you judged each rate by its first step. A diverging run can lower the loss at "
+            "first, while its error along the steepest direction is still small: run all "
+            "`num_steps` steps, then compare the final loss with the starting loss.",
+            _judged_after_one_step,
         ),
         Mistake(
-            "you used the largest *diagonal entry* of A. Unless A is diagonal, its curvatures are "
-            "its eigenvalues (`np.linalg.eigvalsh`), not its diagonal.",
-            lambda A: 2.0 / np.max(np.diag(A)),
+            "you called every run whose loss is still finite stable. A diverging loss grows "
+            "geometrically but stays finite for many steps: compare the final loss with the "
+            "starting loss `loss_fn(theta0)`.",
+            _still_finite,
         ),
         Mistake(
-            "you used a matrix norm (Frobenius) of A, which is larger than λ_max: a safe rate, "
-            "but not the largest. Use the largest eigenvalue.",
-            lambda A: 2.0 / np.linalg.norm(A),
+            "you returned the first rate whose run is *not* stable. Return the largest rate whose "
+            "run is stable, the last one before stability breaks.",
+            _first_unstable_rate,
         ),
         Mistake(
-            "you used the trace, the *sum* of the eigenvalues. Only the largest one matters.",
-            lambda A: 2.0 / np.trace(A),
+            "every run must start from `theta0`: yours went on from where the previous rate's "
+            "run ended, close to the minimum, where even a diverging rate takes many steps to "
+            "climb back above the starting loss. Start each run from `theta0.copy()`.",
+            _runs_not_restarted,
         ),
     ),
     hints=(
-        "Along the i-th eigenvector of A, one step multiplies the error by 1 − ηλ_i.",
-        "Every factor must satisfy |1 − ηλ_i| < 1, that is η < 2/λ_i; the binding one is the "
-        "largest eigenvalue (`np.linalg.eigvalsh(A)` returns them in ascending order).",
+        "Write the experiment for one rate first: start from a copy of `theta0`, take "
+        "`num_steps` steps θ ← θ − η ∇L(θ), and return the final loss.",
+        "A run is stable when its final loss is below `loss_fn(theta0)`. Try every rate in "
+        "`lrs` and return the largest stable one.",
     ),
 )
 
 CONVERGENCE_FACTOR = Exercise(
     id="4.4",
     name="convergence_factor",
-    title="The convergence factor ρ(η)",
+    title="The convergence factor",
     reference=_convergence_factor,
     oracle=_torch_convergence_factor,
     cases=(
@@ -517,7 +660,7 @@ EXERCISE_SET = ExerciseSet(
     exercises=(
         INVERSE_TIME,
         WARMUP_COSINE,
-        MAX_STABLE_LR,
+        LARGEST_STABLE_RATE,
         CONVERGENCE_FACTOR,
         MULTI_STEP,
         PICK_LEARNING_RATE,
