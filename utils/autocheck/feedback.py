@@ -78,22 +78,29 @@ def hint_html(exercise_id: str, name: str, level: int, total: int, text: str) ->
     return box(label, HINT_COLOUR, heading, [])
 
 
-def summary_rows(rows: list[tuple[str, str, int, int, str]]) -> tuple[int, int, int, int]:
+def points_text(points: float) -> str:
+    """``2``, ``1.5``, ``0.33``: points as people write them (partial credit has decimals)."""
+    return f"{round(float(points), 2):g}"
+
+
+def summary_rows(rows: list[tuple[str, str, float, int, str]]) -> tuple[int, int, str, int]:
     """(passed, exercises, points, max points) of ``(id, title, points, max, outcome)`` rows."""
     passed = sum(1 for row in rows if row[4] == Outcome.CORRECT.value)
-    return passed, len(rows), sum(row[2] for row in rows), sum(row[3] for row in rows)
+    points = points_text(sum(row[2] for row in rows))
+    return passed, len(rows), points, sum(row[3] for row in rows)
 
 
-def summary_text(title: str, rows: list[tuple[str, str, int, int, str]]) -> str:
+def summary_text(title: str, rows: list[tuple[str, str, float, int, str]]) -> str:
     passed, total, points, max_points = summary_rows(rows)
     lines = [f"{title}: {passed}/{total} passed, {points}/{max_points} points"]
     width = max((len(row[1]) for row in rows), default=0)
     for exercise_id, exercise_title, got, worth, outcome in rows:
+        got = points_text(got)
         lines.append(f"  {exercise_id:<5} {exercise_title:<{width}}  {outcome:<13} {got}/{worth}")
     return "\n".join(lines)
 
 
-def summary_html(title: str, rows: list[tuple[str, str, int, int, str]]) -> str:
+def summary_html(title: str, rows: list[tuple[str, str, float, int, str]]) -> str:
     passed, total, points, max_points = summary_rows(rows)
     colour = COLOURS[Outcome.CORRECT if passed == total else Outcome.INCORRECT]
     colours = {outcome.value: COLOURS[outcome] for outcome in Outcome}
@@ -101,7 +108,7 @@ def summary_html(title: str, rows: list[tuple[str, str, int, int, str]]) -> str:
     body = "".join(
         f"<tr><td {cell}>{html.escape(i)}</td><td {cell}>{html.escape(t)}</td>"
         f'<td {cell}><span style="color: {colours.get(o, "#616161")}">{html.escape(o)}</span></td>'
-        f"<td {cell}>{g}/{w}</td></tr>"
+        f"<td {cell}>{points_text(g)}/{w}</td></tr>"
         for i, t, g, w, o in rows
     )
     return (

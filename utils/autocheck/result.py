@@ -48,7 +48,7 @@ class Result:
     outcome: Outcome
     message: str
     details: list[str] = field(default_factory=list)
-    points: int = 0
+    points: float = 0.0
     max_points: int = 0
 
     @property
