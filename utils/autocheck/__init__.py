@@ -29,8 +29,10 @@ For instructors
 ===============
 
 ``python -m utils.autocheck grade submissions/ --out grades`` runs each notebook in a fresh kernel,
-re-checks every exercise itself and writes ``grades.csv`` (student file, exercise, points,
-outcome, ...) and ``summary.csv``; see :mod:`utils.autocheck.grade`, including its threat model.
+where it only *collects* each exercise's outputs, and judges them in its own process, so nothing a
+notebook does can change its grade except its answers. It writes ``grades.csv`` (student file,
+exercise, points, outcome, ...) and ``summary.csv``; see :mod:`utils.autocheck.grade`, including
+its threat model.
 
 The modules
 ===========
@@ -42,7 +44,12 @@ From the bottom up; each imports only modules above it in this list
 - :mod:`~utils.autocheck.compare` — says in words how a result differs from the expected one.
 - :mod:`~utils.autocheck.spec` — ``Exercise``, ``Case``, ``Mistake``, ``ExerciseSet``; the
   registry; how a notebook calls ``check``.
-- :mod:`~utils.autocheck.core` — runs the cases and reaches a verdict (``run_check``).
+- :mod:`~utils.autocheck.plain` — plain data: what may leave the learner's kernel, and its
+  files (read without unpickling anything).
+- :mod:`~utils.autocheck.core` — a check in two steps: ``collect`` runs the learner's code on the
+  cases under the time limit and returns plain data; ``judge`` rebuilds the inputs, computes the
+  references and reaches the verdict, trusting nothing in what it is given (``run_check`` is the
+  two in a row).
 - :mod:`~utils.autocheck.feedback` — HTML rendering and display.
 - :mod:`~utils.autocheck.api` — ``check``, ``hint``, ``summary`` and strict mode.
 - :mod:`~utils.autocheck.build` — solutions notebook → exercise notebook.
