@@ -5,9 +5,9 @@ raise, which is how nbval proves the solutions notebooks; here every check is ex
 stub). The assertions are on the outputs, not just "no exception": every check cell must display
 exactly one 'not attempted' verdict for its own exercise.
 
-Two cells are appended after the notebook to test, in the kernel itself, what only a kernel can
-show: the time limit (SIGALRM in the kernel's main thread) and the line number of an error in a
-notebook cell.
+Three cells are appended after the notebook to test, in the kernel itself, what only a kernel can
+show: the line number of an error in a notebook cell, the time limit (SIGALRM in the kernel's main
+thread) on a loop that catches every exception, and that the next cell still runs.
 """
 
 from __future__ import annotations
@@ -43,15 +43,23 @@ def _probe_cells(name: str, exercise_id: str) -> list:
         "    return undefined_name_in_probe\n"
         f'check("{exercise_id}", {name})'
     )
-    looping = (
+    looping = (  # a loop that swallows every exception, twice over
         "import os\n"
         'os.environ["AUTOCHECK_TIME_LIMIT"] = "0.3"\n'
         f"def {name}(*args):\n"
         "    while True:\n"
-        "        pass\n"
+        "        try:\n"
+        "            while True:\n"
+        "                try:\n"
+        "                    pass\n"
+        "                except BaseException:\n"
+        "                    pass\n"
+        "        except:\n"
+        "            pass\n"
         f'check("{exercise_id}", {name})'
     )
-    return [nbformat.v4.new_code_cell(raising), nbformat.v4.new_code_cell(looping)]
+    after = 'print("the kernel runs on")'
+    return [nbformat.v4.new_code_cell(source) for source in (raising, looping, after)]
 
 
 async def _execute(path: Path, slots: asyncio.Semaphore):
@@ -131,3 +139,5 @@ def test_exercise_notebook_runs_with_every_check_not_attempted(path, executed):
     (looped,) = _records(nb.cells[handed_out + 1])
     assert looped["outcome"] == "error"
     assert "ran for more than 0.3 s on case 1" in looped["message"]
+    (printed,) = nb.cells[handed_out + 2].outputs  # "Run all" goes on after the time-out
+    assert printed.get("text") == "the kernel runs on\n"
