@@ -6,6 +6,23 @@ shape, then the dtype, then NaN/inf, then the values. Messages describe the lear
 
 torch and TensorFlow tensors are converted to NumPy (without importing either framework: a tensor
 can only exist if its framework is already imported), and the message says so.
+
+**The type policy**, the same for every exercise (the notebooks' introductions state it too):
+
+- where the expected answer is a NumPy array, the answer must be an array: a list or a tuple of
+  the right numbers is *incorrect*, with a message saying to wrap it in ``np.asarray(...)``
+  (the next cell's ``lr * grad`` would fail on a list); a torch or TensorFlow tensor is accepted
+  and converted;
+- where the expected answer is a single number, any number is accepted: a Python ``float`` or
+  ``int`` (``1`` for 1.0), a NumPy scalar, a 0-d array or tensor. A NumPy *integer* where a float
+  is expected is flagged (it usually is an index or an integer division), and so is a float where
+  an integer (an epoch, a count) is expected;
+- a tuple or dict answer is compared item by item, each item under the same rules (a list is
+  accepted where a tuple is expected, as unpacking treats them alike).
+
+A near miss, every wrong value within :data:`NEAR_MISS` relative of the expected one, says how far
+off it is relatively and asks about rounding or float32, even for a value exercise (which
+otherwise never shows the size of its error).
 """
 
 from __future__ import annotations
@@ -14,6 +31,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+
+#: Largest relative error that counts as a near miss: the message then says how far off it is.
+NEAR_MISS = 1e-2
+PRECISION_HINT = "did you round a number, or compute in float32 somewhere?"
 
 _FRAMEWORK_NAMES = {
     "torch": "a torch.Tensor",
@@ -79,6 +100,46 @@ def describe_value(value: Any) -> str:
     return type(value).__name__
 
 
+def _short_number(value: Any) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    return f"{float(value):.3g}"
+
+
+def describe_input(value: Any) -> str:
+    """A short description of a case's input, for the verdict's first line.
+
+    Shapes and dtypes and a few numbers, never the whole value:
+    ``float64 array (3, 4), [0.12, -1.3, 0.5, …]``, ``0.479``, ``a function``.
+    """
+    framework = framework_of(value)
+    if framework is not None:
+        return f"{_FRAMEWORK_NAMES[framework]} {value.dtype} {tuple(value.shape)}"
+    if isinstance(value, np.ndarray) and value.ndim and value.dtype != object:
+        head = ", ".join(_short_number(v) for v in value.flat[:3])
+        more = ", …" if value.size > 3 else ""
+        return f"{value.dtype} array {value.shape}, [{head}{more}]"
+    if isinstance(value, (bool, int, float, np.generic, np.ndarray)):
+        try:
+            return _short_number(np.asarray(value).item())
+        except (TypeError, ValueError):
+            return type(value).__name__
+    if callable(value):
+        return "a function"
+    if isinstance(value, Mapping):
+        keys = ", ".join(str(key) for key in list(value)[:4])
+        return f"dict with keys {keys}" + (", …" if len(value) > 4 else "")
+    if isinstance(value, (tuple, list)):
+        return f"{type(value).__name__} of {len(value)} items"
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 20 else repr(value[:17] + "...")
+    if value is None:
+        return "None"
+    return type(value).__name__
+
+
 def _is_numeric(value: Any) -> bool:
     if isinstance(value, (bool, int, float, complex, np.generic, np.ndarray)):
         return True
@@ -107,24 +168,36 @@ def difference(
     atol: float = 1e-9,
     path: str = "your result",
     reveal_error: bool = True,
+    values: bool = True,
 ) -> str | None:
     """Return None when ``got`` matches ``expected``, else one or two sentences saying how not.
 
     ``expected`` may be a number, an array, or a tuple/list/dict of those (compared item by item).
-    ``reveal_error=False`` hides the size of the error, for exercises whose answer is one number.
+    ``reveal_error=False`` hides the size of the error, for exercises whose answer is one number
+    (a near miss still says how far off it is, relatively, to one digit). ``values=False``
+    compares only the structure (types, shapes, dtypes, NaN/inf), for an exercise whose values
+    are judged otherwise (:attr:`utils.autocheck.spec.Exercise.judge`).
     """
+    options = {
+        "rtol": rtol,
+        "atol": atol,
+        "path": path,
+        "reveal_error": reveal_error,
+        "values": values,
+    }
     if isinstance(expected, Mapping):
-        return _mapping_difference(got, expected, rtol, atol, path, reveal_error)
+        return _mapping_difference(got, expected, options)
     if isinstance(expected, (tuple, list)):
-        return _sequence_difference(got, expected, rtol, atol, path, reveal_error)
+        return _sequence_difference(got, expected, options)
     if _is_numeric(expected):
-        return _array_difference(got, expected, rtol, atol, path, reveal_error)
-    if got != expected:
+        return _array_difference(got, expected, options)
+    if values and got != expected:
         return f"{path} is not what was expected (it is a {type(got).__name__})."
     return None
 
 
-def _mapping_difference(got, expected, rtol, atol, path, reveal_error) -> str | None:
+def _mapping_difference(got, expected, options) -> str | None:
+    path = options["path"]
     if not isinstance(got, Mapping):
         keys = sorted(expected)
         return f"{path} should be a dict with keys {keys}, but it is {describe_value(got)}."
@@ -133,20 +206,14 @@ def _mapping_difference(got, expected, rtol, atol, path, reveal_error) -> str | 
     if missing or extra:
         return f"{path} has keys {sorted(got)}; expected keys {sorted(expected)}."
     for key, value in expected.items():
-        message = difference(
-            got[key],
-            value,
-            rtol=rtol,
-            atol=atol,
-            path=f"{path}[{key!r}]",
-            reveal_error=reveal_error,
-        )
+        message = difference(got[key], value, **{**options, "path": f"{path}[{key!r}]"})
         if message:
             return message
     return None
 
 
-def _sequence_difference(got, expected, rtol, atol, path, reveal_error) -> str | None:
+def _sequence_difference(got, expected, options) -> str | None:
+    path = options["path"]
     fields = getattr(expected, "_fields", None)
     if not isinstance(got, (tuple, list)):
         kind = type(expected).__name__
@@ -157,15 +224,20 @@ def _sequence_difference(got, expected, rtol, atol, path, reveal_error) -> str |
         return f"{path} has {_plural(len(got), 'item')}; expected {len(expected)}."
     for i, (got_item, expected_item) in enumerate(zip(got, expected, strict=True)):
         item_path = f"{path}.{fields[i]}" if fields else f"{path}[{i}]"
-        message = difference(
-            got_item, expected_item, rtol=rtol, atol=atol, path=item_path, reveal_error=reveal_error
-        )
+        message = difference(got_item, expected_item, **{**options, "path": item_path})
         if message:
             return message
     return None
 
 
-def _array_difference(got, expected, rtol, atol, path, reveal_error) -> str | None:
+def _array_difference(got, expected, options) -> str | None:
+    path, rtol, atol = options["path"], options["rtol"], options["atol"]
+    if isinstance(got, (tuple, list)) and isinstance(expected, np.ndarray) and expected.ndim:
+        kind = type(got).__name__
+        return (
+            f"{path} is a {kind}; expected a NumPy array of shape {expected.shape}. Wrap it in "
+            f"`np.asarray(...)`: NumPy arithmetic such as `lr * grad` does not work on a {kind}."
+        )
     expected = np.asarray(expected)
     if isinstance(got, (str, bytes, Mapping)) or got is None:
         return f"{path} should be a number or an array, but it is {describe_value(got)}."
@@ -175,6 +247,8 @@ def _array_difference(got, expected, rtol, atol, path, reveal_error) -> str | No
         return f"{path} should be a number or an array, but it is {describe_value(got)}."
     if got_array.dtype == object:
         return f"{path} should be a number or an array, but it is {describe_value(got)}."
+    if isinstance(got, int) and not isinstance(got, bool) and expected.dtype.kind == "f":
+        got_array = got_array.astype(expected.dtype)  # a number typed as `1` is the number 1.0
 
     if got_array.shape != expected.shape:
         if expected.shape == ():
@@ -186,20 +260,23 @@ def _array_difference(got, expected, rtol, atol, path, reveal_error) -> str | No
         return message
     if expected.dtype.kind not in "fc":  # integers and booleans must match exactly
         bad = got_array != expected
-        if bad.any():
-            return _mismatch_sentence(path, bad, got_array, None, reveal_error)
+        if options["values"] and bad.any():
+            return _mismatch_sentence(path, bad, got_array, None, options)
         return None
 
     message = _nonfinite_difference(got_array, expected, path)
-    if message:
+    if message or not options["values"]:
         return message
     close = np.isclose(got_array, expected, rtol=rtol, atol=atol, equal_nan=True)
     if close.all():
         return None
-    error = np.abs(got_array.astype(np.float64) - expected.astype(np.float64))
+    got_float, expected_float = got_array.astype(np.float64), expected.astype(np.float64)
+    error = np.abs(got_float - expected_float)
     error = np.where(np.isfinite(error), error, np.inf)
-    tolerance = atol + rtol * np.abs(expected)
-    return _mismatch_sentence(path, ~close, got_array, (error, tolerance), reveal_error)
+    tolerance = atol + rtol * np.abs(expected_float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        relative = np.where(expected_float != 0, error / np.abs(expected_float), np.inf)
+    return _mismatch_sentence(path, ~close, got_array, (error, tolerance, relative), options)
 
 
 def _dtype_difference(got: np.ndarray, expected: np.ndarray, path: str) -> str | None:
@@ -229,9 +306,14 @@ def _nonfinite_difference(got: np.ndarray, expected: np.ndarray, path: str) -> s
             "look for 0/0, inf − inf or log of a negative",
         ),
         (
+            "−inf (log of 0?)",
+            np.isneginf(got) & expected_finite,
+            "the log of a probability, or of an exp that underflowed, that is 0",
+        ),
+        (
             "inf",
-            np.isinf(got) & expected_finite,
-            "did something overflow, e.g. exp of a large number",
+            np.isposinf(got) & expected_finite,
+            "did something overflow, e.g. exp of a large number, or is it −log(0) or x/0",
         ),
     ):
         if bad.any():
@@ -245,23 +327,44 @@ def _where(bad: np.ndarray) -> str:
     return f"at {bad.sum()} of {bad.size} positions (first at index {_fmt_index(first)})"
 
 
-def _mismatch_sentence(path, bad, got, error_and_tolerance, reveal_error) -> str:
+def _one_digit(value: float) -> str:
+    """``3e-4``, not ``3e-04``: a relative error rounded to one significant digit."""
+    mantissa, exponent = f"{value:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def _mismatch_sentence(path, bad, got, errors, options) -> str:
+    """Where the values differ; the size of the error unless hidden; a near miss says so."""
+    near = errors is not None and bool(np.all(errors[2][bad] <= NEAR_MISS))
+    shown = errors is not None and options["reveal_error"]
     if bad.ndim == 0:
         sentence = f"{path} ({_fmt_number(got.item())}) is not the expected value"
-        if error_and_tolerance is not None and reveal_error:
-            error, tolerance = error_and_tolerance
-            sentence += f": it is off by {float(error):.2g} (tolerance {float(tolerance):.2g})"
+        if shown:
+            error, tolerance, relative = (float(e) for e in errors)
+            sentence += f": it is off by {error:.2g} (tolerance {tolerance:.2g})"
+            if near:
+                return f"{sentence}, {relative:.2g} relative: {PRECISION_HINT}"
+        elif near:  # a value exercise: one rounded digit, never the error itself
+            return (
+                f"{sentence}, but close: off by about {_one_digit(float(errors[2]))} relative "
+                f"(the check allows {_one_digit(options['rtol'])}): {PRECISION_HINT}"
+            )
         return sentence + "."
     first = tuple(int(i) for i in np.argwhere(bad)[0])
     sentence = (
         f"{path} differs from the expected values at {bad.sum()} of {bad.size} positions; "
         f"the first is index {_fmt_index(first)}, where you have {_fmt_number(got[first])}"
     )
-    if error_and_tolerance is not None and reveal_error:
-        error, tolerance = error_and_tolerance
+    if shown:
+        error, tolerance, _ = errors
         sentence += (
             f" (off by {float(error[first]):.2g}, tolerance {float(tolerance[first]):.2g}; "
             f"largest error {float(error.max()):.2g})"
+        )
+    if near:
+        largest = _one_digit(float(np.max(errors[2][bad])))
+        return (
+            f"{sentence}. Every difference is small, at most {largest} relative: {PRECISION_HINT}"
         )
     return sentence + "."
 

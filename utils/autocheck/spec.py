@@ -81,6 +81,15 @@ class Exercise:
       test suite checks ``reference`` against it on every case (it is never run in a notebook).
     - ``rtol``/``atol``: tolerance for floating-point results; ``time_limit``: seconds per case.
     - ``may_mutate``: set to True only for exercises whose function updates its inputs in place.
+    - ``partial_credit``: False (the default) gives the points only when every case passes; True
+      gives ``points × passed cases / cases`` (rounded to 0.01), and runs every case even after
+      one fails.
+    - ``judge``: for an *experiment*, a value exercise whose answer is a choice (a rate, a λ, an
+      epoch) that many values satisfy. ``judge(value)`` receives the learner's value, already
+      checked to have the reference's type and shape and to be finite, and returns None if it is
+      acceptable or a message saying what is wrong with it (usually by running it). The reference
+      is then one acceptable answer (the best one), not the only one. Write it deterministic
+      and quick (under a second); it is wrapped so that it never raises (:func:`guarded_judge`).
     """
 
     id: str
@@ -96,6 +105,8 @@ class Exercise:
     atol: float = 1e-9
     time_limit: float = 5.0
     may_mutate: bool = False
+    partial_credit: bool = False
+    judge: Callable[[Any], str | None] | None = None
 
     @property
     def is_value(self) -> bool:
@@ -116,6 +127,37 @@ class Exercise:
             )
         if self.points < 0:
             raise ValueError(f"exercise {self.id}: points must be >= 0, got {self.points}")
+        if self.judge is not None and self.cases:
+            raise ValueError(f"exercise {self.id}: a judge is for value exercises (no cases)")
+        if self.judge is not None and not getattr(self.judge, "guarded", False):
+            object.__setattr__(self, "judge", guarded_judge(self.judge))
+
+
+def guarded_judge(judge: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
+    """``judge`` that turns an exception or a non-message into a message: a verdict never raises.
+
+    It also refuses a value that is not one finite real number before ``judge`` sees it.
+    """
+
+    def guarded(value: Any) -> str | None:
+        try:
+            number = float(np.asarray(value, dtype=np.float64).reshape(()))
+        except (TypeError, ValueError, OverflowError):
+            return f"your answer should be a single number, but it is {type(value).__name__}."
+        if not np.isfinite(number):
+            return f"your answer is {number}; choose a finite number."
+        try:
+            verdict = judge(value)
+        except Exception as error:  # noqa: BLE001 - the verdict must be a message, always
+            return (
+                f"your value ({number:.6g}) could not be tried out: the experiment raised "
+                f"{type(error).__name__}. Choose a value in the range the statement gives."
+            )
+        return verdict if verdict is None or isinstance(verdict, str) else str(verdict)
+
+    guarded.guarded = True
+    guarded.__wrapped__ = judge
+    return guarded
 
 
 @dataclass(frozen=True)
