@@ -13,11 +13,13 @@ and gets its tests with ``table_tests(set_number, WRONG, RIGHT)``.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from utils.autocheck.core import run_check
 from utils.autocheck.result import Outcome
-from utils.autocheck.spec import get_set
+from utils.autocheck.spec import get_exercise, get_set
 
 
 def _name(answer) -> str:
@@ -56,3 +58,26 @@ def table_tests(set_number: int, wrong: list, right: list):
         test_every_exercise_has_three_hand_written_wrong_answers,
         test_other_correct_solutions_pass,
     )
+
+
+def separation_test(rows: list):
+    """A test that each case in ``rows`` is what catches its wrong answer.
+
+    ``rows``: ``(exercise id, wrong answer, description of the case that separates it)``. Without
+    that case the wrong answer must pass (so the case is needed), with it it must not.
+    """
+
+    @pytest.mark.parametrize(
+        ("exercise_id", "answer", "description"),
+        rows,
+        ids=[f"{i}-{_name(a)}" for i, a, _ in rows],
+    )
+    def test_this_case_is_what_catches_the_wrong_answer(exercise_id, answer, description):
+        exercise = get_exercise(exercise_id)
+        kept = tuple(case for case in exercise.cases if case.description != description)
+        assert len(kept) == len(exercise.cases) - 1, f"no case {description!r}"
+        without = dataclasses.replace(exercise, cases=kept)
+        assert run_check(without, answer).outcome is Outcome.CORRECT, "caught without the case"
+        assert run_check(exercise, answer).outcome is Outcome.INCORRECT
+
+    return test_this_case_is_what_catches_the_wrong_answer

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from exercise_tables import table_tests
+from exercise_tables import separation_test, table_tests
 
 
 def _softmax(z):
@@ -194,6 +194,16 @@ def bce_grad_extra_derivative(logits, targets):
     return (p - targets) * p * (1 - p) / logits.size
 
 
+def logsumexp_mean_shift(z):
+    c = z.mean(axis=-1, keepdims=True)  # any constant works in exact arithmetic...
+    return c[..., 0] + np.log(np.exp(z - c).sum(axis=-1))
+
+
+def logsumexp_first_entry_shift(z):
+    first = z[..., 0]
+    return first + np.log(np.sum(np.exp(z - first[..., None]), axis=-1))
+
+
 WRONG = [
     ("1.1", mse_loop_sum, "you summed the squared errors"),
     ("1.1", mse_abs, "mean absolute error (MAE)"),
@@ -215,6 +225,10 @@ WRONG = [
     ("1.3", logsumexp_no_keepdims, "of `logsumexp_no_keepdims`: `return m + np.log"),
     ("1.3", logsumexp_first_axis, "you reduced along the first axis"),
     ("1.3", logsumexp_keepdims, "your result kept the reduced axis"),
+    ("1.3", logsumexp_mean_shift, "contains inf at 2 of 2 positions"),
+    ("1.3", logsumexp_mean_shift, "you shifted each row by its mean"),
+    ("1.3", logsumexp_first_entry_shift, "contains inf at 1 of 2 positions (first at index [1])"),
+    ("1.3", logsumexp_first_entry_shift, "you shifted each row by its first entry"),
     ("1.4", cross_entropy_naive_softmax, "your softmax overflows on large logits"),
     ("1.4", cross_entropy_log_of_softmax, "contains inf where a finite value is expected"),
     ("1.4", cross_entropy_sum, "you summed the per-sample losses"),
@@ -230,7 +244,7 @@ WRONG = [
     ("1.6", np.log(0.1), "that is log p of the true class"),
     ("1.6", 0.1, "that is the probability of the true class"),
     ("1.6", np.log10(10), "`np.log10` is the base-10 logarithm"),
-    ("1.6", 2.3, "`initial_loss` (2.3) is not the expected value."),
+    ("1.6", 2.3, "`initial_loss` (2.3) is not the expected value, but close: off by about 1e-3"),
     ("1.6", None, "`initial_loss` is None"),
     ("1.6", "2.30", "should be a number or an array, but it is str"),
 ]
@@ -284,3 +298,13 @@ RIGHT = [
     test_every_exercise_has_three_hand_written_wrong_answers,
     test_other_correct_solutions_pass,
 ) = table_tests(1, WRONG, RIGHT)
+
+SEPARATED = [
+    ("1.3", logsumexp_mean_shift, "two rows far apart inside: [1000, −1000] and [−1000, 1000]"),
+    (
+        "1.3",
+        logsumexp_first_entry_shift,
+        "two rows far apart inside: [1000, −1000] and [−1000, 1000]",
+    ),
+]
+test_this_case_is_what_catches_the_wrong_answer = separation_test(SEPARATED)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from exercise_tables import table_tests
+from exercise_tables import separation_test, table_tests
 
 from utils.autocheck.core import run_check
 from utils.autocheck.result import Outcome
@@ -250,6 +250,26 @@ def stop_float_epochs(val_losses, patience):
     return best_epoch, float(len(val_losses) - 1)
 
 
+def stop_with_min_delta(val_losses, patience, min_delta=1e-4):
+    best, best_epoch = float("inf"), 0
+    for epoch, loss in enumerate(val_losses):
+        if loss < best - min_delta:  # Keras' min_delta, which the statement rules out
+            best, best_epoch = loss, epoch
+        elif epoch - best_epoch >= patience:
+            return best_epoch, epoch
+    return best_epoch, len(val_losses) - 1
+
+
+def stop_with_relative_margin(val_losses, patience):
+    best, best_epoch = float(val_losses[0]), 0
+    for epoch in range(1, len(val_losses)):
+        if val_losses[epoch] < best * (1 - 1e-5):  # "a real improvement", relative
+            best, best_epoch = float(val_losses[epoch]), epoch
+        if epoch - best_epoch == patience:
+            return best_epoch, epoch
+    return best_epoch, len(val_losses) - 1
+
+
 WRONG = [
     ("3.1", ridge_bias_column, "you penalised the intercept too"),
     ("3.1", ridge_sum_convention, "you added λI, the form for a *summed* loss"),
@@ -282,6 +302,8 @@ WRONG = [
     ("3.5", stop_with_ties, "a loss equal to the best one is not an improvement"),
     ("3.5", stop_counter_never_reset, "your count of epochs without improvement never restarts"),
     ("3.5", stop_global_argmin, "you took the minimum over the whole curve"),
+    ("3.5", stop_with_min_delta, "a `min_delta`, as in Keras' EarlyStopping"),
+    ("3.5", stop_with_relative_margin, "however small the difference"),
     ("3.5", stop_float_epochs, "has dtype float64; expected integers"),
 ]
 
@@ -393,3 +415,9 @@ def test_sklearn_alpha_conventions():
     test_every_exercise_has_three_hand_written_wrong_answers,
     test_other_correct_solutions_pass,
 ) = table_tests(3, WRONG, RIGHT)
+
+SEPARATED = [
+    ("3.5", stop_with_min_delta, "new bests lower by only 1e-6, patience 3"),
+    ("3.5", stop_with_relative_margin, "new bests lower by only 1e-6, patience 3"),
+]
+test_this_case_is_what_catches_the_wrong_answer = separation_test(SEPARATED)

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 import pytest
-from exercise_tables import table_tests
+from exercise_tables import separation_test, table_tests
 
 from utils import schedules
 from utils.autocheck.spec import get_exercise
@@ -284,6 +284,32 @@ def pick_smoothing_in_place(lrs, losses, beta):
     return lrs[np.argmin(losses)] / 10
 
 
+def pick_swapped_weights(lrs, losses, beta):
+    average, smoothed = 0.0, np.zeros(len(losses))
+    for k, loss in enumerate(losses):
+        average = (1 - beta) * average + beta * loss  # β on the new loss
+        smoothed[k] = average / (1 - beta ** (k + 1))
+    return lrs[np.argmin(smoothed)] / 10
+
+
+def pick_correction_from_step_one(lrs, losses, beta):
+    average, smoothed = 0.0, [np.inf]
+    for k in range(1, len(losses) + 1):  # steps counted 1, 2, ...: but k is 0, 1, ...
+        average = beta * average + (1 - beta) * losses[k - 1]
+        if k > 1:
+            smoothed.append(average / (1 - beta ** (k - 1)))
+    return lrs[int(np.argmin(smoothed))] / 10
+
+
+def pick_average_from_first_loss(lrs, losses, beta):
+    average = losses[0]
+    smoothed = []
+    for loss in losses:
+        average = beta * average + (1 - beta) * loss
+        smoothed.append(average)
+    return lrs[smoothed.index(min(smoothed))] / 10
+
+
 WRONG = [
     ("4.1", inverse_time_compounded, "that is an *exponential* decay"),
     ("4.1", inverse_time_counting_from_one, "you are one step late"),
@@ -306,7 +332,7 @@ WRONG = [
     ("4.3", stable_rate_first_step_down, "you judged each rate by its first step"),
     ("4.3", stable_rate_not_nan, "you called every run whose loss is still finite stable"),
     ("4.3", stable_rate_breaks_late, "you returned the first rate whose run is *not* stable"),
-    ("4.3", stable_rate_index, "has integer dtype int64; expected floating-point values"),
+    ("4.3", stable_rate_index, "the position of the rate in `lrs`, not the rate"),
     ("4.3", stable_rate_all, "has shape (3,); expected a single number"),
     ("4.4", factor_largest_only, "you only looked at the largest eigenvalue"),
     ("4.4", factor_smallest_only, "you only looked at the smallest eigenvalue"),
@@ -324,6 +350,9 @@ WRONG = [
     ("4.6", pick_times_ten, "you multiplied by 10"),
     ("4.6", pick_index, "is not the expected value"),
     ("4.6", pick_smoothing_in_place, "changed its input `losses` in place"),
+    ("4.6", pick_swapped_weights, "you swapped β and 1 − β"),
+    ("4.6", pick_correction_from_step_one, "your bias correction is one step off"),
+    ("4.6", pick_average_from_first_loss, "you started the average at the first loss"),
 ]
 
 
@@ -461,3 +490,13 @@ def test_convergence_factor_predicts_the_error_of_gradient_descent():
     test_every_exercise_has_three_hand_written_wrong_answers,
     test_other_correct_solutions_pass,
 ) = table_tests(4, WRONG, RIGHT)
+
+SEPARATED = [
+    (
+        "4.6",
+        pick_correction_from_step_one,
+        "a test started too high: the loss only rises, 40 steps, β = 0.9",
+    ),
+    ("4.6", pick_average_from_first_loss, "a short test, 60 steps, β = 0.98"),
+]
+test_this_case_is_what_catches_the_wrong_answer = separation_test(SEPARATED)

@@ -110,6 +110,12 @@ def _grad_wrt_probs(probs, targets):
         return (probs - targets) / (probs * (1 - probs)) / probs.size
 
 
+def _shifted_logsumexp(z, shift):
+    """m + log Σ exp(z − m) for a shift m that is not the maximum (overflows to inf)."""
+    with np.errstate(over="ignore"):
+        return np.squeeze(shift, -1) + np.log(np.sum(np.exp(z - shift), axis=-1))
+
+
 def _rows(z, labels):
     """The entries z[i, labels[i]]: each sample's score for its true class."""
     return z[np.arange(len(labels)), labels]
@@ -230,6 +236,11 @@ LOGSUMEXP = Exercise(
             _scores((3, 4), [[1000.0], [-1000.0], [0.0]]),
             seed=35,
         ),
+        Case(
+            "two rows far apart inside: [1000, −1000] and [−1000, 1000]",
+            lambda rng: {"z": np.array([[1000.0, -1000.0], [-1000.0, 1000.0]])},
+            seed=36,
+        ),
     ),
     mistakes=(
         Mistake(
@@ -248,6 +259,17 @@ LOGSUMEXP = Exercise(
             "(`np.max(z, axis=-1, keepdims=True)`); rows far below the overall maximum underflow "
             "to log(0) = −inf.",
             lambda z: np.max(z) + np.log(np.sum(np.exp(z - np.max(z)), axis=-1)),
+        ),
+        Mistake(
+            "you shifted each row by its mean. That keeps the result exact in theory, but "
+            "exp(z − mean) still overflows when a row holds 1000 and −1000 (its mean is 0): "
+            "only the row's *maximum* makes every exp(zⱼ − m) at most 1.",
+            lambda z: _shifted_logsumexp(z, np.mean(z, axis=-1, keepdims=True)),
+        ),
+        Mistake(
+            "you shifted each row by its first entry. When a later entry is far larger (a row "
+            "[−1000, 1000]) exp(zⱼ − z₀) still overflows: shift by the row's *maximum*.",
+            lambda z: _shifted_logsumexp(z, z[..., :1]),
         ),
         Mistake(
             "you reduced along the first axis. logsumexp reduces along the last axis "

@@ -212,6 +212,21 @@ def _curve_with_late_improvement(patience):
     return make
 
 
+def _curve_with_tiny_improvements(patience):
+    """New bests lower by only 1e-6: any strictly lower loss counts, there is no `min_delta`.
+
+    (1e-6, not less: the Keras oracle compares in float32.)
+    """
+
+    def make(rng):
+        step = 1e-6 * rng.integers(1, 4)
+        best = 0.5
+        curve = [1.0, best, 0.7, best - step, 0.8, 0.75, best - 2 * step, 0.9, 0.85, 0.95, 0.99]
+        return {"val_losses": np.array(curve), "patience": patience}
+
+    return make
+
+
 # ---------------------------------------------------------------------------------------------
 # Known mistakes, written the way a learner gets them wrong
 # ---------------------------------------------------------------------------------------------
@@ -493,6 +508,11 @@ EARLY_STOPPING = Exercise(
             _u_shaped_curve(40, minimum_at=25, patience=1),
             seed=75,
         ),
+        Case(
+            "new bests lower by only 1e-6, patience 3",
+            _curve_with_tiny_improvements(3),
+            seed=76,
+        ),
     ),
     mistakes=(
         Mistake(
@@ -529,6 +549,14 @@ EARLY_STOPPING = Exercise(
             "keep the earlier epoch and do not restart the patience.",
             lambda val_losses, patience: _early_stopping_variant(
                 val_losses, patience, improves=lambda loss, best: loss <= best
+            ),
+        ),
+        Mistake(
+            "you count an epoch as an improvement only when it beats the best by some margin "
+            "(a `min_delta`, as in Keras' EarlyStopping). The rule here has none: any loss "
+            "strictly below the best is a new best, however small the difference.",
+            lambda val_losses, patience: _early_stopping_variant(
+                val_losses, patience, improves=lambda loss, best: loss < best - 1e-5
             ),
         ),
         Mistake(

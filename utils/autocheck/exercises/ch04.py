@@ -249,8 +249,11 @@ def _multi_step_case(step, milestones=(30, 80)):
     }
 
 
-def _range_test_case(num_steps, beta, best_log_lr, noise):
-    """A synthetic range-test curve: flat, then falling, then exploding, plus noise."""
+def _range_test_case(num_steps, beta, best_log_lr, noise, lucky_at=None):
+    """A synthetic range-test curve: flat, then falling, then exploding, plus noise.
+
+    ``lucky_at``: one lucky mini-batch there, lower than every other loss.
+    """
 
     def make(rng):
         lrs = np.geomspace(1e-4, 10.0, num_steps)
@@ -258,9 +261,40 @@ def _range_test_case(num_steps, beta, best_log_lr, noise):
         falling = 2.0 / (1.0 + np.exp(-(log_lr - (best_log_lr - 1.0)) / 0.3))
         exploding = 0.3 * np.exp(4.0 * (log_lr - best_log_lr))
         losses = 2.3 - falling + exploding + noise * rng.normal(size=num_steps)
-        return {"lrs": lrs, "losses": np.maximum(losses, 0.01), "beta": np.float64(beta)}
+        losses = np.maximum(losses, 0.01)
+        if lucky_at is not None:
+            losses[lucky_at] = losses.min() - 0.1
+        return {"lrs": lrs, "losses": losses, "beta": np.float64(beta)}
 
     return make
+
+
+def _pick_with_swapped_weights(lrs, losses, beta):
+    """s_k = (1 − β) s_(k−1) + β ℓ_k, corrected by 1 − β^(k+1) as the statement says."""
+    average, smoothed = 0.0, np.empty(len(losses))
+    for k, loss in enumerate(losses):
+        average = (1 - beta) * average + beta * loss
+        smoothed[k] = average / (1 - beta ** (k + 1))
+    return lrs[np.argmin(smoothed)] / 10
+
+
+def _pick_with_correction_off_by_one(lrs, losses, beta):
+    """ŝ_k = s_k / (1 − β^k): infinite at k = 0, too large after."""
+    average, smoothed = 0.0, np.empty(len(losses))
+    with np.errstate(divide="ignore"):
+        for k, loss in enumerate(losses):
+            average = beta * average + (1 - beta) * loss
+            smoothed[k] = average / np.float64(1 - beta**k)
+    return lrs[np.argmin(smoothed)] / 10
+
+
+def _pick_with_average_from_first_loss(lrs, losses, beta):
+    """s_(−1) = ℓ₀ and no correction."""
+    average, smoothed = losses[0], np.empty(len(losses))
+    for k, loss in enumerate(losses):
+        average = beta * average + (1 - beta) * loss
+        smoothed[k] = average
+    return lrs[np.argmin(smoothed)] / 10
 
 
 # ---------------------------------------------------------------------------------------------
@@ -498,6 +532,13 @@ LARGEST_STABLE_RATE = Exercise(
             "climb back above the starting loss. Start each run from `theta0.copy()`.",
             _runs_not_restarted,
         ),
+        Mistake(
+            "you returned the position of the rate in `lrs`, not the rate: return `lrs[k]`, "
+            "not `k`.",
+            lambda loss_fn, grad_fn, theta0, lrs, num_steps: list(lrs).index(
+                _largest_stable_rate(loss_fn, grad_fn, theta0, lrs, num_steps)
+            ),
+        ),
     ),
     hints=(
         "Write the experiment for one rate first: start from a copy of `theta0`, take "
@@ -611,12 +652,39 @@ PICK_LEARNING_RATE = Exercise(
             _range_test_case(200, 0.95, 0.0, 0.3),
             seed=93,
         ),
+        Case(
+            "a test started too high: the loss only rises, 40 steps, β = 0.9",
+            _range_test_case(40, 0.9, -4.5, 0.02),
+            seed=94,
+        ),
+        Case("a short test, 60 steps, β = 0.98", _range_test_case(60, 0.98, -2.0, 0.05), seed=95),
+        Case(
+            "one lucky mini-batch far below the curve, 100 steps, β = 0.9",
+            _range_test_case(100, 0.9, -1.0, 0.05, lucky_at=30),
+            seed=96,
+        ),
     ),
     mistakes=(
         Mistake(
             "you returned the rate at the minimum itself. There the loss is about to explode; "
             "the rule picks a rate 10 times smaller.",
             lambda lrs, losses, beta: lrs[np.argmin(_smooth(losses, beta))],
+        ),
+        Mistake(
+            "you swapped β and 1 − β: the average keeps β of its old value and adds (1 − β) of "
+            "the new loss, s_k = β·s_(k−1) + (1 − β)·ℓ_k. Yours follows the noise almost raw.",
+            _pick_with_swapped_weights,
+        ),
+        Mistake(
+            "your bias correction is one step off: at step k = 0, 1, 2, ... divide s_k by "
+            "1 − β^(k+1), not 1 − β^k (which divides by 0 at the first step and hides it).",
+            _pick_with_correction_off_by_one,
+        ),
+        Mistake(
+            "you started the average at the first loss, s = ℓ₀, without bias correction: ℓ₀ "
+            "then keeps a weight β^k for many steps. Start from s = 0 and divide s_k by "
+            "1 − β^(k+1).",
+            _pick_with_average_from_first_loss,
         ),
         Mistake(
             "you took the minimum of the raw, noisy losses. Smooth them first with the "
