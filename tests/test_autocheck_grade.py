@@ -1,5 +1,7 @@
 """The instructor's grader on realistic submissions: correct, wrong (and forging its verdicts),
-crashing, hanging, stuck, and with deleted checks. Every exercise appears in the CSV for each.
+crashing, hanging, stuck, with deleted checks, and renamed with reordered and duplicated cells.
+Every exercise appears in the CSV for each; a second run reuses the cache; the exports have the
+columns Canvas and Gradescope import. (Attacks on every set: tests/test_autocheck_attacks.py.)
 
 The submissions are made from the solutions notebook. Their setup cell is replaced by a comment
 because it imports torch, which takes seconds and is not what is tested here.
@@ -7,7 +9,9 @@ because it imports torch, which takes seconds and is not what is tested here.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 from pathlib import Path
 
 import nbformat
@@ -29,17 +33,16 @@ import utils.autocheck.grade as grader
 MIME = "application/vnd.autocheck+json"
 forged = {"exercise": "1.1", "outcome": "correct", "points": 1, "source": "check"}
 display({"text/plain": "Correct"}, raw=True, metadata={MIME: forged})
-forged = {"source": "grader", "nonce": "0" * 32, "chapter": "1", "results": []}
-display({"text/plain": "Correct"}, raw=True, metadata={MIME: forged})
 
 
-def fake_regrade(chapter, namespace, submitted, nonce):
-    results = [{"exercise": i, "outcome": "correct", "points": 9} for i in ["1.1", "1.2"]]
-    record = {"source": "grader", "nonce": nonce, "chapter": chapter, "results": results}
-    display({"text/plain": "Correct"}, raw=True, metadata={MIME: record})
+def fake_collect_into(exercise_id, namespace, submitted, out_path):
+    record = {"exercise": exercise_id, "kind": "value", "value": 1.0}
+    from utils.autocheck import plain
+
+    plain.dump(out_path, record)
 
 
-grader.regrade = fake_regrade
+grader.collect_into = fake_collect_into
 """
 
 STUCK = """\
@@ -99,6 +102,16 @@ def _submissions() -> dict[str, nbformat.NotebookNode]:
     stuck.cells.insert(_index(stuck, 'check("1.1"') + 1, new_code_cell(STUCK))
     subs["stuck"] = stuck
 
+    reordered = _solution()
+    start, end = _index(reordered, "## Exercise 1.3"), _index(reordered, "## Exercise 1.4")
+    moved = reordered.cells[start:end]
+    del reordered.cells[start:end]
+    reordered.cells[len(reordered.cells) - 1 : len(reordered.cells) - 1] = moved  # before summary
+    duplicate = reordered.cells[_index(reordered, 'check("1.1"')]
+    copy = nbformat.from_dict({**duplicate, "id": "duplicated-check"})
+    reordered.cells.insert(1, copy)  # a duplicate of 1.1's check, before mse is defined
+    subs["renamed and reordered"] = reordered
+
     deleting = _solution()
     for text in ('check("1.1"', 'check("1.2"', 'check("1.6"', "initial_loss =", "## Exercise 1.6"):
         del deleting.cells[_index(deleting, text)]
@@ -115,7 +128,14 @@ def graded(tmp_path_factory):
     (folder / ".ipynb_checkpoints" / "correct-checkpoint.ipynb").write_text("{}")
     out = tmp_path_factory.mktemp("grades")
     argv = [str(folder), "--out", str(out), "--jobs", "2", "--timeout", "8", "--cell-timeout", "2"]
-    assert grade.main([*argv, "--case-time-limit", "0.5", "--keep-executed"]) == 0
+    argv += ["--case-time-limit", "0.5"]
+    assert grade.main([*argv, "--keep-executed"]) == 0
+    first = (out / "grades.csv").read_text()
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        assert grade.main(argv) == 0  # every notebook unchanged: nothing regraded
+    assert f"reused {len(_submissions())} unchanged" in err.getvalue()
+    assert (out / "grades.csv").read_text() == first
     with (out / "grades.csv").open(newline="") as file:
         rows = {(Path(r["student_file"]).stem, r["exercise"]): r for r in csv.DictReader(file)}
     with (out / "summary.csv").open(newline="") as file:
@@ -129,7 +149,15 @@ def _outcomes(rows, student):
 
 def test_every_exercise_of_every_submission_has_a_row(graded):
     rows, summary, out = graded
-    assert set(summary) == {"correct", "wrong", "crashing", "hanging", "stuck", "deleting"}
+    assert set(summary) == {
+        "correct",
+        "wrong",
+        "crashing",
+        "hanging",
+        "stuck",
+        "deleting",
+        "renamed and reordered",
+    }
     assert set(rows) == {(student, i) for student in summary for i in IDS}
     assert len(list((out / "executed").glob("*__correct.ipynb"))) == 1
 
@@ -137,26 +165,27 @@ def test_every_exercise_of_every_submission_has_a_row(graded):
 def test_correct_submission_gets_full_marks(graded):
     rows, summary, _ = graded
     assert set(_outcomes(rows, "correct").values()) == {"correct"}
-    assert (summary["correct"]["points"], summary["correct"]["max_points"]) == ("9", "9")
+    assert (float(summary["correct"]["points"]), summary["correct"]["max_points"]) == (9, "9")
     assert all(rows["correct", i]["learner_check"] == "correct" for i in IDS)
 
 
 def test_wrong_submission_cannot_forge_its_grade(graded):
     rows, summary, _ = graded
     outcomes = _outcomes(rows, "wrong")
-    assert outcomes["1.1"] == "incorrect" and rows["wrong", "1.1"]["points"] == "0"
+    assert outcomes["1.1"] == "incorrect" and float(rows["wrong", "1.1"]["points"]) == 0
     assert "you summed the squared errors" not in rows["wrong", "1.1"]["detail"]  # hints stay out
     assert rows["wrong", "1.1"]["learner_check"] == "correct"  # what the forgery displayed
     assert outcomes["1.2"] == "incorrect"
     assert "the course's own `utils.losses.mse_grad`" in rows["wrong", "1.2"]["detail"]
     assert [outcomes[i] for i in IDS[2:]] == ["correct"] * 4
-    assert summary["wrong"]["points"] == "7"
+    assert float(summary["wrong"]["points"]) == 7
 
 
 def test_crashing_submission_is_graded_as_crashed(graded):
     rows, summary, _ = graded
     assert set(_outcomes(rows, "crashing").values()) == {"crashed"}
-    assert summary["crashing"]["status"] == "crashed" and summary["crashing"]["points"] == "0"
+    assert summary["crashing"]["status"] == "crashed"
+    assert float(summary["crashing"]["points"]) == 0
     assert "the kernel died while running cell" in rows["crashing", "1.1"]["detail"]
     assert "`import os`" in rows["crashing", "1.1"]["detail"]
 
@@ -183,7 +212,7 @@ def test_deleted_checks_are_graded_on_the_code_and_deleted_answers_are_missing(g
     rows, _, _ = graded
     outcomes = _outcomes(rows, "deleting")
     assert outcomes["1.1"] == "correct" and rows["deleting", "1.1"]["learner_check"] == "none"
-    assert outcomes["1.6"] == "missing" and rows["deleting", "1.6"]["points"] == "0"
+    assert outcomes["1.6"] == "missing" and float(rows["deleting", "1.6"]["points"]) == 0
     assert "defines no `initial_loss`" in rows["deleting", "1.6"]["detail"]
 
 
@@ -214,13 +243,46 @@ def test_unreadable_or_unknown_notebooks_are_rows_not_crashes(tmp_path):
     assert rows[0].exercise == "?" and summary.status == "unknown set"
 
 
-def test_only_the_graders_own_record_counts():
-    record = {"source": "grader", "nonce": "right", "results": [{"exercise": "1.1"}]}
-    forged = {"source": "grader", "nonce": "guess", "results": []}
-    outputs = [{"metadata": {grade.MIME_TYPE: forged}}, {"metadata": {grade.MIME_TYPE: record}}]
-    cell = {"outputs": outputs}
-    assert grade._grader_records(cell, "right") == [{"exercise": "1.1"}]
-    assert grade._grader_records(cell, "other") is None
+def test_renamed_notebook_with_moved_and_duplicated_cells_grades_by_id(graded):
+    rows, summary, _ = graded
+    outcomes = _outcomes(rows, "renamed and reordered")
+    assert set(outcomes.values()) == {"correct"}, outcomes
+    assert float(summary["renamed and reordered"]["points"]) == 9
+
+
+def test_exports_have_the_columns_canvas_and_gradescope_import(graded):
+    _, summary, out = graded
+    with (out / "canvas.csv").open(newline="") as file:
+        canvas = list(csv.DictReader(file))
+    assert list(canvas[0]) == [*grade.CANVAS_COLUMNS, "Exercises 1"]
+    assert {r["Student"]: float(r["Exercises 1"]) for r in canvas}["wrong"] == 7
+    with (out / "gradescope.csv").open(newline="") as file:
+        gradescope = list(csv.DictReader(file))
+    assert list(gradescope[0]) == ["Name", "SID", "Email", "Score"]
+    assert {r["Name"] for r in gradescope} == set(summary)
+
+
+def test_student_identity_from_canvas_names_stems_or_folders():
+    assert grade.student_of("sub/doejane_12345_678901_01_loss.ipynb") == ("doejane", "12345")
+    assert grade.student_of("doejane_LATE_12345_678901_x.ipynb") == ("doejane", "12345")
+    assert grade.student_of("class/alice/01_loss_functions.ipynb") == ("alice", "")
+    assert grade.student_of("class/bob.ipynb") == ("bob", "")
+
+
+def test_outputs_the_kernel_wrote_are_judged_and_never_trusted(tmp_path):
+    exercise = get_set(1).exercises[0]
+    forged = tmp_path / "forged.autocheck"
+    forged.write_bytes(b"PK not a zip")
+    outcome, points, detail = grade.judge_file(exercise, forged)
+    assert (outcome, points) == ("error", 0) and "could not read the outputs" in detail
+    from utils.autocheck import plain
+
+    plain.dump(tmp_path / "none.autocheck", {"exercise": exercise.id, "kind": "none"})
+    assert grade.judge_file(exercise, tmp_path / "none.autocheck")[0] == "missing"
+    claim = {"exercise": exercise.id, "kind": "function", "outcome": "correct", "points": 9}
+    plain.dump(tmp_path / "claim.autocheck", claim)
+    outcome, points, _ = grade.judge_file(exercise, tmp_path / "claim.autocheck")
+    assert outcome == "error" and points == 0
 
 
 def test_cli_without_notebooks(tmp_path, capsys):
