@@ -303,6 +303,16 @@ WRONG = [
     ("2.5", lr_trace, "the trace is the *sum* of the eigenvalues"),
     ("2.5", lr_diagonal, "the largest diagonal entry equals the largest eigenvalue only"),
     ("2.5", lr_two_times_l, "is not the expected value"),
+    ("2.6", 0.2, "the stability *limit*"),
+    ("2.6", 0.1, "the run is too slow"),
+    ("2.6", 0.17, "Try a larger η"),
+    ("2.6", 0.25, "the run diverges"),
+    ("2.6", 0.19, "the steep direction oscillates"),
+    ("2.6", 0.181, "Try a smaller η"),
+    ("2.6", 5.0, "outside the range tried, 0 < η ≤ 0.3"),
+    ("2.6", -0.18, "outside the range tried"),
+    ("2.6", np.nan, "contains NaN"),
+    ("2.6", [0.18], "expected a single number"),
 ]
 
 
@@ -386,6 +396,9 @@ RIGHT = [
     ("2.4", fd_with_unit_vectors),
     ("2.5", lr_power_iteration),
     ("2.5", lambda hessian: 2 / np.linalg.norm(hessian, 2)),  # spectral norm of an SPD matrix
+    ("2.6", 0.178),  # not on the grid, and as good as its best
+    ("2.6", np.float64(0.18)),
+    ("2.6", np.array(0.176)),
 ]
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from utils import losses
 from utils.data import linear_regression
-from utils.functions import quadratic, rosenbrock
+from utils.functions import ill_conditioned_quadratic, quadratic, rosenbrock
 from utils.optim.numpy import SGD
 
 from ..spec import Case, Exercise, ExerciseSet, Mistake
@@ -594,6 +594,106 @@ MAX_STABLE_LR = Exercise(
     ),
 )
 
+# ---------------------------------------------------------------------------------------------
+# 2.6, an experiment: choose the step size on the valley
+# ---------------------------------------------------------------------------------------------
+
+#: The experiment of 2.6: the valley ½(x₁² + 10 x₂²) from (1, 1), 50 steps, η on this grid.
+VALLEY_START = (1.0, 1.0)
+VALLEY_STEPS = 50
+VALLEY_GRID = tuple(round(0.01 * k, 2) for k in range(1, 26))  # 0.01, 0.02, ..., 0.25
+VALLEY_SLACK = 1.05  # "within 5 % of the best final loss on the grid"
+
+
+def _valley_run(lr):
+    """The iterates θ_0..θ_T of gradient descent on the valley with step size ``lr``."""
+    valley = ill_conditioned_quadratic(10.0)
+    theta = np.array(VALLEY_START)
+    path = [theta.copy()]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(VALLEY_STEPS):
+            theta = theta - lr * valley.grad(theta)  # θ ← θ − η ∇f(θ)
+            path.append(theta.copy())
+    return valley, np.array(path)
+
+
+def _valley_final_loss(lr):
+    valley, path = _valley_run(lr)
+    return float(valley.f(path[-1]))
+
+
+def _best_valley_lr():
+    return VALLEY_GRID[int(np.argmin([_valley_final_loss(lr) for lr in VALLEY_GRID]))]
+
+
+def _judge_valley_lr(value):
+    """Accept η in (0, 0.3] whose run ends within 5 % of the best final loss on the grid."""
+    lr = float(np.asarray(value))
+    if not 0 < lr <= 0.3:
+        return f"your step size ({lr:.3g}) is outside the range tried, 0 < η ≤ 0.3."
+    best = min(_valley_final_loss(grid_lr) for grid_lr in VALLEY_GRID)
+    valley, path = _valley_run(lr)
+    final = float(valley.f(path[-1]))
+    if final <= VALLEY_SLACK * best:
+        return None
+    start = float(valley.f(path[0]))
+    steep = path[1:, 1]  # the x₂ coordinate, curvature 10
+    flips = int(np.sum(np.sign(steep[1:]) != np.sign(steep[:-1])))
+    if not np.isfinite(final) or final >= start:
+        return (
+            f"with η = {lr:.3g} the run diverges: the loss grows from {start:.3g} to "
+            f"{final:.3g} in {VALLEY_STEPS} steps. η is too large: the steep direction "
+            "overshoots further at every step (η > 2/λ_max)."
+        )
+    ratio = final / best
+    flat_part, steep_part = 0.5 * path[-1, 0] ** 2, 5.0 * path[-1, 1] ** 2  # ½x₁², ½·10x₂²
+    if steep_part > flat_part:
+        return (
+            f"with η = {lr:.3g} the steep direction oscillates: x₂ changes sign at {flips} of "
+            f"{VALLEY_STEPS} steps and shrinks slowly, most of the final loss is there, and it is "
+            f"{ratio:.3g} times the best on the grid. Try a smaller η."
+        )
+    return (
+        f"with η = {lr:.3g} the run is too slow: after {VALLEY_STEPS} steps the loss is "
+        f"{ratio:.3g} times the best on the grid, held back by the flat direction x₁. Try a "
+        "larger η."
+    )
+
+
+VALLEY_STEP_SIZE = Exercise(
+    id="2.6",
+    name="valley_step_size",
+    title="Choose a step size for the valley by experiment",
+    reference=_best_valley_lr,
+    judge=_judge_valley_lr,
+    mistakes=(
+        Mistake(
+            "η = 2/λ_max = 0.2 is the stability *limit*: there the steep direction keeps its size "
+            "and only flips sign. The best rate lies below it.",
+            lambda: 0.2,
+        ),
+        Mistake(
+            "η = 1/λ_max = 0.1 is safe, but the flat direction (curvature 1) then shrinks only by "
+            "0.9 per step. A larger η balances the two directions.",
+            lambda: 0.1,
+        ),
+        Mistake(
+            "you picked the largest rate on the grid, which diverges. Run each rate and compare "
+            "the final losses.",
+            lambda: 0.25,
+        ),
+        Mistake(
+            "you picked the smallest rate on the grid: the safest, but far too slow in 50 steps.",
+            lambda: 0.01,
+        ),
+    ),
+    hints=(
+        "Run `final_loss(lr)` for every `lr` in `grid` and look at which one ends lowest.",
+        "Along each eigen-direction the error is multiplied by |1 − ηλ| at every step; the best η "
+        "makes the flat (λ = 1) and steep (λ = 10) factors equal.",
+    ),
+)
+
 EXERCISE_SET = ExerciseSet(
     chapter="2",
     title="Gradient descent and backpropagation",
@@ -604,5 +704,6 @@ EXERCISE_SET = ExerciseSet(
         MLP_BACKWARD,
         NUMERICAL_GRADIENT,
         MAX_STABLE_LR,
+        VALLEY_STEP_SIZE,
     ),
 )
