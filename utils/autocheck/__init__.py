@@ -25,6 +25,12 @@ In Jupyter and Colab a verdict is coloured HTML; elsewhere it is plain text. tor
 tensors are accepted as answers (converted to NumPy; the message says so if their dtype or shape is
 wrong). Importing this package imports neither torch nor TensorFlow.
 
+The type policy, the same everywhere: where an array is expected, a list or tuple is incorrect
+("returned a list; wrap it in `np.asarray(...)`") and a tensor is accepted; where a number is
+expected, a Python float or int, a NumPy float and a 0-d array or tensor are all accepted. A near
+miss gets its relative error and a precision hint. An *experiment* (a value you choose by running
+something) is judged by running your choice: every value that meets the goal passes.
+
 For instructors
 ===============
 
