@@ -305,6 +305,13 @@ WRONG = [
     ("3.5", stop_with_min_delta, "a `min_delta`, as in Keras' EarlyStopping"),
     ("3.5", stop_with_relative_margin, "however small the difference"),
     ("3.5", stop_float_epochs, "has dtype float64; expected integers"),
+    ("3.6", 0.0, "the model overfits"),
+    ("3.6", 1e-4, "choose λ by the *validation* error"),
+    ("3.6", 10.0, "the model underfits"),
+    ("3.6", 0.3, "try a smaller λ"),
+    ("3.6", -0.01, "outside the range of the experiment"),
+    ("3.6", np.inf, "contains inf"),
+    ("3.6", "0.03", "should be a number"),
 ]
 
 
@@ -368,6 +375,9 @@ RIGHT = [
     ("3.3", ista_where),
     ("3.4", decay_l2_form),
     ("3.5", stop_with_counter),
+    ("3.6", 0.01),  # one grid step below the best
+    ("3.6", 0.05),  # between two grid points
+    ("3.6", np.float64(0.1)),
 ]
 
 

@@ -583,9 +583,96 @@ EARLY_STOPPING = Exercise(
     ),
 )
 
+# ---------------------------------------------------------------------------------------------
+# 3.6, an experiment: choose λ on a validation set
+# ---------------------------------------------------------------------------------------------
+
+#: λ tried in 3.6: 10⁻⁴, 10⁻³·⁵, ..., 10¹.
+LAMBDA_GRID = tuple(10.0 ** (k / 2) for k in range(-8, 3))
+
+
+def validation_split(seed=6):
+    """30 training and 200 validation samples, 20 features, of which 5 matter: ridge's regime."""
+    rng = np.random.default_rng(seed)
+    w_true = np.concatenate([rng.normal(size=5), np.zeros(15)])
+    X = rng.normal(size=(230, 20))
+    y = X @ w_true + 1.0 * rng.normal(size=230)
+    return X[:30], y[:30], X[30:], y[30:]
+
+
+def _errors(lam):
+    """(training MSE, validation MSE) of the ridge fit with penalty ``lam``."""
+    X_train, y_train, X_val, y_val = validation_split()
+    w, b = _ridge_fit(X_train, y_train, lam)
+    return losses.mse(X_train @ w + b, y_train), losses.mse(X_val @ w + b, y_val)
+
+
+def _best_lambda():
+    return LAMBDA_GRID[int(np.argmin([_errors(lam)[1] for lam in LAMBDA_GRID]))]
+
+
+def _judge_lambda(value):
+    """Accept λ within one grid step of the grid's best (on the log scale)."""
+    lam = float(np.asarray(value))
+    if not 0 <= lam <= LAMBDA_GRID[-1] * 10:
+        return (
+            f"your λ ({lam:.3g}) is outside the range of the experiment, "
+            f"0 ≤ λ ≤ {LAMBDA_GRID[-1] * 10:.0f}."
+        )
+    best = LAMBDA_GRID.index(_best_lambda())
+    low, high = LAMBDA_GRID[max(best - 1, 0)], LAMBDA_GRID[min(best + 1, len(LAMBDA_GRID) - 1)]
+    if low * (1 - 1e-9) <= lam <= high * (1 + 1e-9):
+        return None
+    train, val = _errors(lam)
+    if lam < low:
+        return (
+            f"with λ = {lam:.3g} the model overfits: training MSE {train:.3g}, validation MSE "
+            f"{val:.3g}. The penalty is too weak; choose λ by the *validation* error."
+        )
+    return (
+        f"with λ = {lam:.3g} the model underfits: training MSE {train:.3g} and validation MSE "
+        f"{val:.3g} are both high. The penalty is too strong; try a smaller λ."
+    )
+
+
+VALIDATION_LAMBDA = Exercise(
+    id="3.6",
+    name="validation_lambda",
+    title="Choose λ on a validation set",
+    reference=_best_lambda,
+    judge=_judge_lambda,
+    mistakes=(
+        Mistake(
+            "you chose λ by the *training* error, which always prefers the smallest λ. Compare "
+            "the fits on the validation set.",
+            lambda: LAMBDA_GRID[int(np.argmin([_errors(lam)[0] for lam in LAMBDA_GRID]))],
+        ),
+        Mistake(
+            "λ = 0 is plain least squares, which overfits 30 samples with 20 features. Pick the "
+            "λ with the lowest validation error.",
+            lambda: 0.0,
+        ),
+        Mistake(
+            "you chose the largest λ on the grid: every weight is shrunk close to 0.",
+            lambda: LAMBDA_GRID[-1],
+        ),
+    ),
+    hints=(
+        "Fit once per λ in `lambdas` and compute `validation_mse(lam)` for each.",
+        "Pick the λ with the lowest *validation* MSE, not the lowest training MSE.",
+    ),
+)
+
 EXERCISE_SET = ExerciseSet(
     chapter="3",
     title="Regularization",
     notebook="03_regularization",
-    exercises=(RIDGE_FIT, RIDGE_GRADIENT, ISTA_STEP, SGD_STEP_DECOUPLED, EARLY_STOPPING),
+    exercises=(
+        RIDGE_FIT,
+        RIDGE_GRADIENT,
+        ISTA_STEP,
+        SGD_STEP_DECOUPLED,
+        EARLY_STOPPING,
+        VALIDATION_LAMBDA,
+    ),
 )
