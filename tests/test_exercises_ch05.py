@@ -325,6 +325,28 @@ def test_the_judge_of_5_5_runs_the_experiment_the_statement_describes():
         assert ch05._final_loss(lr) == mse(features @ theta, y), lr
 
 
+def test_the_notebooks_final_loss_is_the_judges():
+    """What a learner tries with `final_loss` in the notebook is what the check then runs."""
+    from pathlib import Path
+
+    import nbformat
+
+    from utils.data import linear_regression
+    from utils.losses import mse, mse_grad
+    from utils.optim.numpy import SGD
+
+    root = Path(__file__).resolve().parents[1]
+    for folder in ("solutions", "exercises"):
+        notebook = nbformat.read(root / folder / "05_stochastic_gradient_descent.ipynb", 4)
+        (source,) = [c.source for c in notebook.cells if "def final_loss(" in c.source]
+        definition = source.split("\n\n\nprint(")[0]  # the function, not the demo print
+        namespace = {"np": np, "linear_regression": linear_regression, "SGD": SGD}
+        namespace.update(mse=mse, mse_grad=mse_grad)
+        exec(compile(definition, f"{folder}: final_loss", "exec"), namespace)
+        for lr in (0.003, 0.03, 0.3, 1.0):
+            assert namespace["final_loss"](lr) == ch05._final_loss(lr), (folder, lr)
+
+
 def test_the_judge_of_5_5_is_quick_and_deterministic():
     import time
 
