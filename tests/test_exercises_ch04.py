@@ -353,6 +353,13 @@ WRONG = [
     ("4.6", pick_swapped_weights, "you swapped β and 1 − β"),
     ("4.6", pick_correction_from_step_one, "your bias correction is one step off"),
     ("4.6", pick_average_from_first_loss, "you started the average at the first loss"),
+    ("4.7", 1.5, "training diverges"),
+    ("4.7", 1.5, "Hint: you took the rate where the range test's loss is lowest"),
+    ("4.7", 0.05, "a larger rate trains faster"),
+    ("4.7", 0.95, "a smaller rate oscillates less"),
+    ("4.7", 0.0, "outside the range tested"),
+    ("4.7", np.nan, "contains NaN"),
+    ("4.7", np.array([0.5]), "expected a single number"),
 ]
 
 
@@ -425,6 +432,9 @@ RIGHT = [
         ),
     ),
     ("4.6", pick_weighted_average),
+    ("4.7", 0.3),  # a rate 10 times below where the range test blows up
+    ("4.7", 0.5),
+    ("4.7", np.float64(0.85)),
 ]
 
 

@@ -721,6 +721,96 @@ PICK_LEARNING_RATE = Exercise(
     ),
 )
 
+# ---------------------------------------------------------------------------------------------
+# 4.7, an experiment: a range test, then a rate that trains well
+# ---------------------------------------------------------------------------------------------
+
+TRAIN_STEPS = 20
+RATE_GRID = tuple(float(lr) for lr in np.geomspace(0.01, 1.5, 30))
+RATE_SLACK = 1.05  # "within 5 % of the best final loss on the grid"
+
+
+def regression_problem():
+    """Chapter 4's linear regression: loss and gradient of the MSE of ŷ = w·x + b, and θ₀."""
+    x, y = linear_regression(n=100, seed=0)
+    features, target = np.hstack([x, np.ones_like(x)]), y[:, 0]
+
+    def loss_fn(theta):
+        return losses.mse(features @ theta, target)
+
+    def grad_fn(theta):
+        return features.T @ losses.mse_grad(features @ theta, target)  # Xᵀ ∂L/∂ŷ
+
+    return loss_fn, grad_fn, np.zeros(2)
+
+
+def _train_loss(lr):
+    loss_fn, grad_fn, theta0 = regression_problem()
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float(_final_loss(loss_fn, grad_fn, theta0, lr, TRAIN_STEPS))
+
+
+def _best_rate():
+    return RATE_GRID[int(np.argmin([_train_loss(lr) for lr in RATE_GRID]))]
+
+
+def _judge_rate(value):
+    """Accept η whose 20-step run ends within 5 % of the best final loss on the grid."""
+    lr = float(np.asarray(value))
+    if not 0 < lr <= 10:
+        return f"your learning rate ({lr:.3g}) is outside the range tested, 0 < η ≤ 10."
+    best = min(_train_loss(grid_lr) for grid_lr in RATE_GRID)
+    final = _train_loss(lr)
+    if final <= RATE_SLACK * best:
+        return None
+    start = regression_problem()[0](np.zeros(2))
+    if not np.isfinite(final) or final >= start:
+        return (
+            f"with η = {lr:.3g} training diverges: the loss goes from {start:.3g} to "
+            f"{final:.3g} in {TRAIN_STEPS} steps. Your rate is past the point where the range "
+            "test's loss turns up; take a smaller one."
+        )
+    ratio = final / best
+    larger = _train_loss(lr * 1.2) < final
+    advice = "a larger rate trains faster" if larger else "a smaller rate oscillates less"
+    return (
+        f"with η = {lr:.3g} the loss after {TRAIN_STEPS} steps is {ratio:.3g} times the best "
+        f"on the grid: {advice}."
+    )
+
+
+RANGE_TEST_RATE = Exercise(
+    id="4.7",
+    name="range_test_rate",
+    title="Run a range test, then choose a rate that trains well",
+    reference=_best_rate,
+    judge=_judge_rate,
+    mistakes=(
+        Mistake(
+            "you took the rate where the range test's loss is lowest, or one past it: there "
+            "training already diverges. The rule of thumb is a rate about 10 times smaller; then "
+            "confirm it with `train`.",
+            lambda: 1.5,
+        ),
+        Mistake(
+            "η = 0.01 is safe but far too slow for 20 steps. The range test shows the loss "
+            "falling fastest at much larger rates.",
+            lambda: 0.01,
+        ),
+        Mistake(
+            "η = 2 diverges on this problem (2/λ_max ≈ 0.99). Take a rate below the point "
+            "where the range test's loss turns up.",
+            lambda: 2.0,
+        ),
+    ),
+    hints=(
+        "Plot or print `range_test()`'s losses against its rates: where does the loss fall "
+        "fastest, and where does it blow up?",
+        "Try a few rates just below the blow-up with `train(lr)` and keep the one whose final "
+        "loss is lowest.",
+    ),
+)
+
 EXERCISE_SET = ExerciseSet(
     chapter="4",
     title="The learning rate",
@@ -732,5 +822,6 @@ EXERCISE_SET = ExerciseSet(
         CONVERGENCE_FACTOR,
         MULTI_STEP,
         PICK_LEARNING_RATE,
+        RANGE_TEST_RATE,
     ),
 )
