@@ -660,11 +660,29 @@ def _judge_valley_lr(value):
     )
 
 
+def _torch_best_valley_lr():
+    """The same grid search, each run stepped by torch.optim.SGD."""
+    import torch
+
+    curvature = torch.tensor([1.0, 10.0], dtype=torch.float64)
+    finals = []
+    for lr in VALLEY_GRID:
+        theta = torch.tensor(VALLEY_START, dtype=torch.float64, requires_grad=True)
+        optimizer = torch.optim.SGD([theta], lr=lr)
+        for _ in range(VALLEY_STEPS):
+            optimizer.zero_grad()
+            (0.5 * (curvature * theta**2).sum()).backward()
+            optimizer.step()
+        finals.append((0.5 * (curvature * theta.detach() ** 2).sum()).item())
+    return VALLEY_GRID[int(np.nanargmin(finals))]
+
+
 VALLEY_STEP_SIZE = Exercise(
     id="2.6",
     name="valley_step_size",
     title="Choose a step size for the valley by experiment",
     reference=_best_valley_lr,
+    oracle=_torch_best_valley_lr,
     judge=_judge_valley_lr,
     mistakes=(
         Mistake(

@@ -635,11 +635,22 @@ def _judge_lambda(value):
     )
 
 
+def _sklearn_best_lambda():
+    """The same search, each fit by scikit-learn's Ridge."""
+    X_train, y_train, X_val, y_val = validation_split()
+    errors = []
+    for lam in LAMBDA_GRID:
+        w, b = _sklearn_ridge_fit(X_train, y_train, lam)
+        errors.append(np.mean((X_val @ w + b - y_val) ** 2))
+    return LAMBDA_GRID[int(np.argmin(errors))]
+
+
 VALIDATION_LAMBDA = Exercise(
     id="3.6",
     name="validation_lambda",
     title="Choose λ on a validation set",
     reference=_best_lambda,
+    oracle=_sklearn_best_lambda,
     judge=_judge_lambda,
     mistakes=(
         Mistake(

@@ -779,11 +779,28 @@ def _judge_rate(value):
     )
 
 
+def _torch_best_rate():
+    """The same grid search, each run stepped by torch.optim.SGD."""
+    import torch
+
+    loss_fn, grad_fn, theta0 = regression_problem()
+    finals = []
+    for lr in RATE_GRID:
+        theta = torch.tensor(theta0, dtype=torch.float64)
+        optimizer = torch.optim.SGD([theta], lr=lr)
+        for _ in range(TRAIN_STEPS):
+            theta.grad = torch.from_numpy(np.asarray(grad_fn(theta.numpy().copy())))
+            optimizer.step()
+        finals.append(loss_fn(theta.numpy().copy()))
+    return RATE_GRID[int(np.nanargmin(finals))]
+
+
 RANGE_TEST_RATE = Exercise(
     id="4.7",
     name="range_test_rate",
     title="Run a range test, then choose a rate that trains well",
     reference=_best_rate,
+    oracle=_torch_best_rate,
     judge=_judge_rate,
     mistakes=(
         Mistake(
