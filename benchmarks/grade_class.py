@@ -72,17 +72,17 @@ def build_class(folder: Path) -> None:
         nbformat.write(nb, student / f"{int(chapter):02d}_{kind}.ipynb")
 
 
-def run(folder: Path, jobs: int) -> tuple[float, str]:
+def run(folder: Path, jobs: int) -> tuple[float, list]:
     out = folder.parent / f"grades-{jobs}"
     start = time.monotonic()
     grade.grade([folder], out, jobs=jobs, use_cache=False, case_time_limit=1.0, timeout=300)
     elapsed = time.monotonic() - start
     with (out / "grades.csv").open(newline="") as file:
         rows = [
-            (r["student_file"], r["exercise"], r["points"], r["outcome"])
+            (r["student_file"], r["exercise"], r["points"], r["outcome"], r["detail"])
             for r in csv.DictReader(file)
         ]
-    return elapsed, repr(rows)
+    return elapsed, rows
 
 
 def main() -> int:
@@ -101,6 +101,9 @@ def main() -> int:
             )
         same = results[1] == results[2]
         print("grades identical between the two runs:", same)
+        for one, two in zip(results[1], results[2], strict=True):
+            if one != two:
+                print(f"  differs: {one} | {two}")
         return 0 if same else 1
 
 

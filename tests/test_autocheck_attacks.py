@@ -83,20 +83,22 @@ BODIES = {
 PLANTED_MARK = "PLANTED_UTILS_WAS_IMPORTED"
 
 
-def _attacked(exercise_set):
-    """The exercises attacked, by attack name: the set's first five function exercises."""
+def _attacked(exercise_set) -> list[dict]:
+    """Per submission, the exercises attacked by attack name: the set's function exercises,
+    in as many submissions as it takes to carry every attack (one for five or more)."""
     functions = [e for e in exercise_set.exercises if not e.is_value]
-    assert len(functions) >= len(ATTACKS), f"set {exercise_set.chapter} has too few functions"
-    return dict(zip(ATTACKS, functions, strict=False))
+    assert functions, f"set {exercise_set.chapter} has no function exercise"
+    chunks = [ATTACKS[i : i + len(functions)] for i in range(0, len(ATTACKS), len(functions))]
+    return [dict(zip(chunk, functions, strict=False)) for chunk in chunks]
 
 
-def _submission(exercise_set):
+def _submission(exercise_set, attacked: dict):
     (path,) = ROOT.glob(f"solutions/{int(exercise_set.chapter):02d}_*.ipynb")
     nb = nbformat.read(path, as_version=4)
     setup = next(i for i, cell in enumerate(nb.cells) if cell.cell_type == "code")
     nb.cells[setup].source = "# setup cell skipped in this test"
     lines = ["import utils.autocheck.api as _api", ""]
-    for attack, exercise in _attacked(exercise_set).items():
+    for attack, exercise in attacked.items():
         lines += [f"def {exercise.name}(*args, **kwargs):", BODIES[attack]]
         lines += [f"_api.SUBMITTED[{exercise.id!r}] = {exercise.name}", ""]
     nb.cells.append(new_code_cell("\n".join(lines)))
@@ -116,7 +118,9 @@ def graded(tmp_path_factory):
     folder = tmp_path_factory.mktemp("attacks")
     _plant_utils(folder)
     for exercise_set in SETS:
-        nbformat.write(_submission(exercise_set), folder / f"attack_{exercise_set.chapter}.ipynb")
+        for number, attacked in enumerate(_attacked(exercise_set)):
+            name = f"attack_{exercise_set.chapter}_{number}.ipynb"
+            nbformat.write(_submission(exercise_set, attacked), folder / name)
     out = tmp_path_factory.mktemp("grades")
     start = time.monotonic()
     grade.grade(
@@ -138,20 +142,26 @@ def graded(tmp_path_factory):
 @pytest.mark.parametrize("exercise_set", SETS, ids=lambda s: f"set{s.chapter}")
 def test_each_attack_costs_only_its_own_exercise(graded, exercise_set):
     rows, _, _ = graded
-    student = f"attack_{exercise_set.chapter}"
-    attacked = _attacked(exercise_set)
+    for number, attacked in enumerate(_attacked(exercise_set)):
+        _check_submission(rows, exercise_set, f"attack_{exercise_set.chapter}_{number}", attacked)
+
+
+def _check_submission(rows, exercise_set, student, attacked):
     for attack, exercise in attacked.items():
         row = rows[student, exercise.id]
         assert float(row["points"]) == 0, (attack, row)
         assert row["outcome"] != "correct", (attack, row)
-    assert rows[student, attacked["patch"].id]["outcome"] == "incorrect"
-    assert rows[student, attacked["wrong"].id]["outcome"] == "incorrect"
-    assert "ran for more than" in rows[student, attacked["swallow"].id]["detail"]
-    sigalrm = rows[student, attacked["sigalrm"].id]
-    assert sigalrm["outcome"] == "error" and "the grader stopped the kernel" in sigalrm["detail"]
-    dead = rows[student, attacked["exit"].id]
-    assert dead["outcome"] == "crashed"
-    assert f"the kernel died while running exercise {attacked['exit'].id}" in dead["detail"]
+    outcomes = {attack: rows[student, e.id]["outcome"] for attack, e in attacked.items()}
+    details = {attack: rows[student, e.id]["detail"] for attack, e in attacked.items()}
+    assert outcomes.get("patch", "incorrect") == "incorrect", details
+    assert outcomes.get("wrong", "incorrect") == "incorrect", details
+    assert "ran for more than" in details.get("swallow", "ran for more than")
+    if "sigalrm" in attacked:
+        assert outcomes["sigalrm"] == "error"
+        assert "the grader stopped the kernel" in details["sigalrm"]
+    if "exit" in attacked:
+        assert outcomes["exit"] == "crashed"
+        assert f"the kernel died while running exercise {attacked['exit'].id}" in details["exit"]
     others = [e for e in exercise_set.exercises if e not in attacked.values()]
     for exercise in others:
         row = rows[student, exercise.id]

@@ -55,8 +55,9 @@ with size and type checks and never unpickled. What is defended:
   the kernel's ``utils.autocheck.core``/``compare`` or an exercise's reference only changes the
   kernel's copy, which judges nothing; each collect cell also drops every ``utils`` module and
   re-imports it from the grader's own repository, first on ``sys.path``;
-- *a planted ``utils``* package next to the submission is not imported by the collect cells, and
-  the grader's process never imports anything from the submission's folder;
+- *a planted ``utils``* package next to the submission is not imported by the collect cells,
+  and the grader's process imports only its own (do not start it from inside a folder of
+  submissions: ``python -m`` puts the current folder first on ``sys.path``);
 - *swallowed time limits, hangs and kernel deaths*: the in-kernel limit stops ``except:`` loops;
   the cell limit and a new kernel stop what it cannot (SIGALRM ignored, ``os._exit``, one C call);
 - submitting one of the course's own ``utils`` functions is marked incorrect.
