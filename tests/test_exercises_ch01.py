@@ -204,6 +204,47 @@ def logsumexp_first_entry_shift(z):
     return first + np.log(np.sum(np.exp(z - first[..., None]), axis=-1))
 
 
+# 1.7: runs a learner would make while diagnosing the slow classifier
+
+
+def _learner_cross_entropy(logits, labels):
+    """A fix written from scratch: −mean log softmax of the true class, and its gradient."""
+    n = len(labels)
+    log_probs = _log_softmax(logits)
+    one_hot = np.eye(logits.shape[1])[labels]
+    return -log_probs[np.arange(n), labels].mean(), (np.exp(log_probs) - one_hot) / n
+
+
+def _learner_double_softmax_grad_only(logits, labels):
+    """Fixed the loss but not the gradient: the softmax Jacobian is still applied."""
+    loss, _ = _learner_cross_entropy(logits, labels)
+    probs = _softmax(logits)
+    grad_probs = (_softmax(probs) - np.eye(10)[labels]) / len(labels)
+    return loss, probs * (grad_probs - (grad_probs * probs).sum(axis=1, keepdims=True))
+
+
+def _learner_loss_on_probs(logits, labels):
+    """Fixed the gradient, but the reported loss still takes softmax of the probabilities."""
+    _, grad = _learner_cross_entropy(logits, labels)
+    loss, _ = _learner_cross_entropy(_softmax(logits), labels)
+    return loss, grad
+
+
+def _runs_1_7():
+    from utils.autocheck.exercises.ch01 import buggy_loss_and_grad, train_digits
+
+    return {
+        "broken": train_digits(buggy_loss_and_grad)[-1],
+        "broken, larger rate": train_digits(buggy_loss_and_grad, lr=5.0)[-1],
+        "grad not fixed": train_digits(_learner_double_softmax_grad_only)[-1],
+        "loss not fixed": train_digits(_learner_loss_on_probs)[-1],
+        "first loss": train_digits(_learner_cross_entropy)[0],
+        "fixed": train_digits(_learner_cross_entropy)[-1],
+    }
+
+
+RUNS_1_7 = _runs_1_7()
+
 WRONG = [
     ("1.1", mse_loop_sum, "you summed the squared errors"),
     ("1.1", mse_abs, "mean absolute error (MAE)"),
@@ -247,6 +288,11 @@ WRONG = [
     ("1.6", 2.3, "`initial_loss` (2.3) is not the expected value, but close: off by about 1e-3"),
     ("1.6", None, "`initial_loss` is None"),
     ("1.6", "2.30", "should be a number or an array, but it is str"),
+    ("1.7", RUNS_1_7["broken"], "that is the final loss of the broken run itself"),
+    ("1.7", RUNS_1_7["grad not fixed"], "the gradient still goes through softmax twice"),
+    ("1.7", RUNS_1_7["loss not fixed"], "the loss you report still applies softmax"),
+    ("1.7", RUNS_1_7["first loss"], "that is the loss before any training"),
+    ("1.7", RUNS_1_7["broken, larger rate"], "`fixed_final_loss` ("),
 ]
 
 
@@ -290,6 +336,7 @@ RIGHT = [
     ("1.5", bce_grad_tanh),
     ("1.6", -np.log(1 / 10)),
     ("1.6", math.log(10)),
+    ("1.7", RUNS_1_7["fixed"]),
 ]
 
 

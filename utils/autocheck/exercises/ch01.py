@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from utils import losses
+from utils.data import digits
 
 from ..spec import Case, Exercise, ExerciseSet, Mistake
 
@@ -50,6 +51,23 @@ def _torch_cross_entropy(logits, labels):
     import torch
 
     return torch.nn.functional.cross_entropy(torch.tensor(logits), torch.tensor(labels)).item()
+
+
+def _torch_fixed_final_loss():
+    """Exercise 1.7's run with torch: the same steps, torch's cross-entropy and autograd."""
+    import torch
+
+    data = digits(seed=0)
+    x, y = torch.tensor(data.x_train), torch.tensor(data.y_train)
+    w = torch.zeros(x.shape[1], 10, dtype=torch.float64, requires_grad=True)
+    b = torch.zeros(10, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.SGD([w, b], lr=TRAIN_LR)
+    for _ in range(TRAIN_STEPS):
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(x @ w + b, y)
+        loss.backward()
+        optimizer.step()
+    return loss.item()
 
 
 def _torch_bce_with_logits_grad(logits, targets):
@@ -451,9 +469,108 @@ INITIAL_LOSS = Exercise(
     ),
 )
 
+# ---------------------------------------------------------------------------------------------
+# 1.7: diagnose a run that barely learns (the notebook trains with these)
+# ---------------------------------------------------------------------------------------------
+
+TRAIN_STEPS = 100
+TRAIN_LR = 0.5
+
+
+def train_digits(loss_and_grad, steps: int = TRAIN_STEPS, lr: float = TRAIN_LR) -> np.ndarray:
+    """Softmax regression on the digits' training set by full-batch gradient descent.
+
+    ``loss_and_grad(logits, labels)`` returns the loss and its gradient with respect to the
+    logits; the weights start at zero. Returns the loss of every step (before its update).
+    """
+    data = digits(seed=0)
+    x, labels = data.x_train, data.y_train
+    w, b = np.zeros((x.shape[1], 10)), np.zeros(10)
+    history = []
+    for _ in range(steps):
+        loss, grad_logits = loss_and_grad(x @ w + b, labels)
+        history.append(float(loss))
+        w -= lr * (x.T @ grad_logits)  # ∂ℒ/∂W = xᵀ ∂ℒ/∂z
+        b -= lr * grad_logits.sum(axis=0)
+    return np.array(history)
+
+
+def buggy_loss_and_grad(logits, labels):
+    """The notebook's broken loss: softmax first, then a loss that applies softmax again."""
+    probs = losses.softmax(logits)
+    loss = losses.cross_entropy(probs, labels)  # cross_entropy expects logits, not probs
+    grad_probs = losses.cross_entropy_grad(probs, labels)
+    # back through the first softmax: Jᵀg = p ⊙ (g − ⟨g, p⟩)
+    weighted = (grad_probs * probs).sum(axis=1, keepdims=True)
+    return loss, probs * (grad_probs - weighted)
+
+
+def _fixed_loss_and_grad(logits, labels):
+    return losses.cross_entropy(logits, labels), losses.cross_entropy_grad(logits, labels)
+
+
+def _loss_fixed_grad_not(logits, labels):
+    return losses.cross_entropy(logits, labels), buggy_loss_and_grad(logits, labels)[1]
+
+
+def _grad_fixed_loss_not(logits, labels):
+    return buggy_loss_and_grad(logits, labels)[0], losses.cross_entropy_grad(logits, labels)
+
+
+FIXED_FINAL_LOSS = Exercise(
+    id="1.7",
+    name="fixed_final_loss",
+    title="Diagnose a classifier that barely learns",
+    reference=lambda: train_digits(_fixed_loss_and_grad)[-1],
+    oracle=_torch_fixed_final_loss,
+    points=2,
+    rtol=1e-4,
+    mistakes=(
+        Mistake(
+            "that is the final loss of the broken run itself. Find what is wrong in "
+            "`buggy_loss_and_grad` first: what does `losses.cross_entropy` expect as input, and "
+            "what does it receive?",
+            lambda: train_digits(buggy_loss_and_grad)[-1],
+        ),
+        Mistake(
+            "the loss is fixed, but the gradient still goes through softmax twice, so training "
+            "is still slow. The gradient of the cross-entropy with respect to the logits is "
+            "(softmax(z) − one-hot) / n.",
+            lambda: train_digits(_loss_fixed_grad_not)[-1],
+        ),
+        Mistake(
+            "training is fixed, but the loss you report still applies softmax to "
+            "probabilities. Report the cross-entropy of the logits.",
+            lambda: train_digits(_grad_fixed_loss_not)[-1],
+        ),
+        Mistake(
+            "that is the loss before any training (log 10, as in exercise 1.6). Report the "
+            "last entry of the history that `train_digits` returns.",
+            lambda: np.log(10.0),
+        ),
+    ),
+    hints=(
+        "Print the first few losses of the broken run and compare with what exercise 1.6 "
+        "predicts; then look at the range of the numbers `losses.cross_entropy` receives.",
+        "`losses.cross_entropy` applies softmax itself: it expects logits. The broken code "
+        "passes it probabilities, so softmax is applied twice, and probabilities in [0, 1] "
+        "give an almost uniform second softmax with tiny gradients.",
+        "Return `losses.cross_entropy(logits, labels)` and `losses.cross_entropy_grad(logits, "
+        "labels)`, train with `train_digits(your_function)`, and take the last loss.",
+    ),
+)
+
 EXERCISE_SET = ExerciseSet(
     chapter="1",
     title="Loss functions",
     notebook="01_loss_functions",
-    exercises=(MSE, MSE_GRAD, LOGSUMEXP, CROSS_ENTROPY, BCE_WITH_LOGITS_GRAD, INITIAL_LOSS),
+    exercises=(
+        MSE,
+        MSE_GRAD,
+        LOGSUMEXP,
+        CROSS_ENTROPY,
+        BCE_WITH_LOGITS_GRAD,
+        INITIAL_LOSS,
+        FIXED_FINAL_LOSS,
+    ),
 )
