@@ -99,8 +99,11 @@ def _submission(exercise_set, attacked: dict):
     nb.cells[setup].source = "# setup cell skipped in this test"
     lines = ["import utils.autocheck.api as _api", ""]
     for attack, exercise in attacked.items():
-        lines += [f"def {exercise.name}(*args, **kwargs):", BODIES[attack]]
-        lines += [f"_api.SUBMITTED[{exercise.id!r}] = {exercise.name}", ""]
+        # Submitted under the exercise's id only: the learner's own function of that name,
+        # which their later exercises may call (5.3 calls 5.1's), stays the correct one.
+        name = f"attack_{attack}"
+        lines += [f"def {name}(*args, **kwargs):", BODIES[attack]]
+        lines += [f"_api.SUBMITTED[{exercise.id!r}] = {name}", ""]
     nb.cells.append(new_code_cell("\n".join(lines)))
     return nb
 
