@@ -24,6 +24,8 @@ from utils.autocheck.spec import get_set
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION = ROOT / "solutions" / "01_loss_functions.ipynb"
 IDS = [exercise.id for exercise in get_set(1).exercises]
+MAX_POINTS = get_set(1).max_points
+WRONG_POINTS = MAX_POINTS - get_set(1)["1.1"].points - get_set(1)["1.2"].points  # 1.1, 1.2 lost
 
 FORGERY = """\
 # Pretend everything passed: a fake verdict, and a fake grader that displays a fake record.
@@ -165,7 +167,8 @@ def test_every_exercise_of_every_submission_has_a_row(graded):
 def test_correct_submission_gets_full_marks(graded):
     rows, summary, _ = graded
     assert set(_outcomes(rows, "correct").values()) == {"correct"}
-    assert (float(summary["correct"]["points"]), summary["correct"]["max_points"]) == (9, "9")
+    correct = summary["correct"]
+    assert (float(correct["points"]), correct["max_points"]) == (MAX_POINTS, str(MAX_POINTS))
     assert all(rows["correct", i]["learner_check"] == "correct" for i in IDS)
 
 
@@ -177,8 +180,8 @@ def test_wrong_submission_cannot_forge_its_grade(graded):
     assert rows["wrong", "1.1"]["learner_check"] == "correct"  # what the forgery displayed
     assert outcomes["1.2"] == "incorrect"
     assert "the course's own `utils.losses.mse_grad`" in rows["wrong", "1.2"]["detail"]
-    assert [outcomes[i] for i in IDS[2:]] == ["correct"] * 4
-    assert float(summary["wrong"]["points"]) == 7
+    assert [outcomes[i] for i in IDS[2:]] == ["correct"] * len(IDS[2:])
+    assert float(summary["wrong"]["points"]) == WRONG_POINTS
 
 
 def test_crashing_submission_is_graded_as_crashed(graded):
@@ -247,7 +250,7 @@ def test_renamed_notebook_with_moved_and_duplicated_cells_grades_by_id(graded):
     rows, summary, _ = graded
     outcomes = _outcomes(rows, "renamed and reordered")
     assert set(outcomes.values()) == {"correct"}, outcomes
-    assert float(summary["renamed and reordered"]["points"]) == 9
+    assert float(summary["renamed and reordered"]["points"]) == MAX_POINTS
 
 
 def test_exports_have_the_columns_canvas_and_gradescope_import(graded):
@@ -255,7 +258,7 @@ def test_exports_have_the_columns_canvas_and_gradescope_import(graded):
     with (out / "canvas.csv").open(newline="") as file:
         canvas = list(csv.DictReader(file))
     assert list(canvas[0]) == [*grade.CANVAS_COLUMNS, "Exercises 1"]
-    assert {r["Student"]: float(r["Exercises 1"]) for r in canvas}["wrong"] == 7
+    assert {r["Student"]: float(r["Exercises 1"]) for r in canvas}["wrong"] == WRONG_POINTS
     with (out / "gradescope.csv").open(newline="") as file:
         gradescope = list(csv.DictReader(file))
     assert list(gradescope[0]) == ["Name", "SID", "Email", "Score"]

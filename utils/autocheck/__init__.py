@@ -109,7 +109,12 @@ Chapter 1's set is the model: the blocks below quote it (``...`` leaves lines ou
         chapter="1",
         title="Loss functions",
         notebook="01_loss_functions",
-        exercises=(MSE, MSE_GRAD, LOGSUMEXP, CROSS_ENTROPY, BCE_WITH_LOGITS_GRAD, INITIAL_LOSS),
+        exercises=(
+            MSE,
+            ...
+            INITIAL_LOSS,
+            FIXED_FINAL_LOSS,
+        ),
     )
 
    - **Ids and names.** ``id`` is ``"<chapter>.<number>"``, as learners type it in
