@@ -129,7 +129,7 @@ def graded(tmp_path_factory):
     (folder / ".ipynb_checkpoints").mkdir()
     (folder / ".ipynb_checkpoints" / "correct-checkpoint.ipynb").write_text("{}")
     out = tmp_path_factory.mktemp("grades")
-    argv = [str(folder), "--out", str(out), "--jobs", "2", "--timeout", "8", "--cell-timeout", "2"]
+    argv = [str(folder), "--out", str(out), "--jobs", "2", "--timeout", "15", "--cell-timeout", "2"]
     argv += ["--case-time-limit", "0.5"]
     assert grade.main([*argv, "--keep-executed"]) == 0
     first = (out / "grades.csv").read_text()
@@ -208,7 +208,7 @@ def test_stuck_submission_times_out_as_a_whole(graded):
     rows, summary, _ = graded
     assert set(_outcomes(rows, "stuck").values()) == {"timeout"}
     assert summary["stuck"]["status"] == "timeout"
-    assert "ran past its 8 s limit" in rows["stuck", "1.1"]["detail"]
+    assert "ran past its 15 s limit" in rows["stuck", "1.1"]["detail"]
 
 
 def test_deleted_checks_are_graded_on_the_code_and_deleted_answers_are_missing(graded):

@@ -7,6 +7,8 @@ is what the test suite checks those references against.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from utils import losses
@@ -57,8 +59,7 @@ def _torch_fixed_final_loss():
     """Exercise 1.7's run with torch: the same steps, torch's cross-entropy and autograd."""
     import torch
 
-    data = digits(seed=0)
-    x, y = torch.tensor(data.x_train), torch.tensor(data.y_train)
+    x, y = (torch.tensor(array) for array in _digits_training_set())
     w = torch.zeros(x.shape[1], 10, dtype=torch.float64, requires_grad=True)
     b = torch.zeros(10, dtype=torch.float64, requires_grad=True)
     optimizer = torch.optim.SGD([w, b], lr=TRAIN_LR)
@@ -477,14 +478,22 @@ TRAIN_STEPS = 100
 TRAIN_LR = 0.5
 
 
+@functools.cache
+def _digits_training_set() -> tuple[np.ndarray, np.ndarray]:
+    """The digits' training images and labels, loaded once per process (read-only)."""
+    data = digits(seed=0)
+    for array in (data.x_train, data.y_train):
+        array.flags.writeable = False
+    return data.x_train, data.y_train
+
+
 def train_digits(loss_and_grad, steps: int = TRAIN_STEPS, lr: float = TRAIN_LR) -> np.ndarray:
     """Softmax regression on the digits' training set by full-batch gradient descent.
 
     ``loss_and_grad(logits, labels)`` returns the loss and its gradient with respect to the
     logits; the weights start at zero. Returns the loss of every step (before its update).
     """
-    data = digits(seed=0)
-    x, labels = data.x_train, data.y_train
+    x, labels = _digits_training_set()
     w, b = np.zeros((x.shape[1], 10)), np.zeros(10)
     history = []
     for _ in range(steps):
