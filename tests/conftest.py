@@ -3,6 +3,7 @@
 import os
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 from book.browser import INSTALL_HINT, launch_options
 
@@ -37,3 +38,13 @@ def browser_type_launch_args(chromium_options):
     their own module instead (test_notebook_math_in_browser.py).
     """
     return chromium_options
+
+
+@pytest.fixture(scope="module")
+def module_browser(chromium_options):
+    """A browser per test module (tests that run notebooks need its event loop gone before
+    nbclient runs; the site tests, a run of their own, use pytest-playwright's instead)."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(**chromium_options)
+        yield browser
+        browser.close()

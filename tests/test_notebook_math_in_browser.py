@@ -22,7 +22,6 @@ import nbformat
 import pytest
 from markdown_it import MarkdownIt
 from mdit_py_plugins.dollarmath import dollarmath_plugin
-from playwright.sync_api import sync_playwright
 
 from book.course_site import MATHJAX_COMPONENT, mathjax_source
 
@@ -88,20 +87,11 @@ def notebook_page(path: Path) -> str:
     )
 
 
-@pytest.fixture(scope="module")
-def browser(chromium_options):
-    """A browser for this module only: its event loop must be gone before nbclient runs."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(**chromium_options)
-        yield browser
-        browser.close()
-
-
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[str(p.relative_to(ROOT)) for p in NOTEBOOKS])
-def test_notebook_math_typesets_as_in_jupyter(path, browser, tmp_path):
+def test_notebook_math_typesets_as_in_jupyter(path, module_browser, tmp_path):
     page_file = tmp_path / f"{path.stem}.html"
     page_file.write_text(notebook_page(path), encoding="utf-8")
-    page = browser.new_page()
+    page = module_browser.new_page()
     try:
         page.goto(page_file.as_uri())
         formulas = page.evaluate(FIND_ERRORS)
