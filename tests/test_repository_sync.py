@@ -23,7 +23,7 @@ def _copy_of_the_repository(tmp_path: Path) -> Path:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / name, root / name)
     for folder in (*sync.NOTEBOOK_DIRS, "utils"):
-        shutil.copytree(ROOT / folder, root / folder)
+        shutil.copytree(ROOT / folder, root / folder, dirs_exist_ok=True)
     return root
 
 
