@@ -2,17 +2,22 @@
 
     python benchmarks/bench_optim.py [--rounds 5] [--steps-per-round 5] [--size 10_000_000]
 
-For Adam and for SGD with momentum, every implementation gets its own copy of the parameters
-(four tensors summing to ``--size`` numbers) and fixed gradients. The steps are timed in rounds,
-a few steps of each implementation per round, so that a busy machine slows them all alike; the
-table shows the median time per step and the ratio to the framework's own optimizer:
+For Adam, SGD with momentum and Adafactor, every implementation gets its own copy of the
+parameters (four tensors summing to ``--size`` numbers: vectors, and matrices of 2,000 columns
+for Adafactor, whose state is factored for matrices) and fixed gradients; Muon, whose
+Newton–Schulz iteration multiplies matrices, gets four 1024 × 512 matrices (2 M numbers). The
+steps are timed in rounds, a few steps of each implementation per round, so that a busy machine
+slows them all alike; the table shows the median time per step and the ratio to the framework's
+own optimizer:
 
 - ``utils.optim.numpy`` and ``utils.optim.torch`` against ``torch.optim`` with ``foreach=True``
-  (``fused=True`` is shown for information: a single C++ kernel per step);
+  (``fused=True`` is shown for information: a single C++ kernel per step; torch's Muon has
+  neither, and is the reference as it is, with its Newton–Schulz in bfloat16);
 - ``utils.optim.tensorflow`` against ``keras.optimizers``, both in a ``tf.function``.
 
 It also measures, with :mod:`tracemalloc`, the peak memory a NumPy step allocates, next to the
-textbook NumPy Adam that allocates a temporary array per operation. Thread counts are the
+textbook NumPy Adam that allocates a temporary array per operation, and the bytes of state
+Adafactor keeps for a 1024 × 512 matrix (ours, torch's, and Adam's). Thread counts are the
 defaults; NumPy's ufuncs run on one thread, torch and TensorFlow use all cores.
 """
 
@@ -39,21 +44,57 @@ import utils.optim.torch as torch_optim  # noqa: E402
 SETTINGS = {  # the hyper-parameters of each benchmarked optimizer, torch's names
     "Adam": dict(lr=1e-3),
     "SGD": dict(lr=1e-2, momentum=0.9),
+    "Adafactor": dict(lr=1e-2),
+    "Muon": dict(lr=1e-3),
+}
+TORCH_VARIANTS = {  # the torch.optim options each optimizer has
+    "Adam": {"foreach": dict(foreach=True), "fused": dict(fused=True)},
+    "SGD": {"foreach": dict(foreach=True), "fused": dict(fused=True)},
+    "Adafactor": {"foreach": dict(foreach=True)},
+    "Muon": {"(bfloat16 NS)": {}},
 }
 GOALS = {"utils.optim.numpy": 1.5, "utils.optim.torch": 1.2, "utils.optim.tensorflow": 1.2}
 
 
-def reference_of(label: str) -> str:
+def reference_of(name: str, label: str) -> str:
     """The framework optimizer an implementation is compared with."""
-    tensorflow = label in ("keras.optimizers", "utils.optim.tensorflow")
-    return "keras.optimizers" if tensorflow else "torch.optim foreach"
+    if label in ("keras.optimizers", "utils.optim.tensorflow"):
+        return "keras.optimizers"
+    return "torch.optim " + next(iter(TORCH_VARIANTS[name]))
 
 
-def make_arrays(size: int, seed: int) -> list[np.ndarray]:
-    """Four float32 arrays holding 40%, 30%, 20% and 10% of ``size`` numbers."""
+def make_arrays(size: int, seed: int, name: str = "Adam") -> list[np.ndarray]:
+    """Four float32 arrays holding 40%, 30%, 20% and 10% of ``size`` numbers (matrices of 2,000
+    columns for Adafactor); four 1024 × 512 matrices for Muon."""
     rng = np.random.default_rng(seed)
+    if name == "Muon":
+        return [rng.standard_normal((1024, 512), dtype=np.float32) for _ in range(4)]
     shares = (40, 30, 20, 10)
-    return [rng.standard_normal(size * share // 100, dtype=np.float32) for share in shares]
+    sizes = [size * share // 100 for share in shares]
+    if name == "Adafactor":
+        return [rng.standard_normal((n // 2000, 2000), dtype=np.float32) for n in sizes]
+    return [rng.standard_normal(n, dtype=np.float32) for n in sizes]
+
+
+def adafactor_state_bytes() -> dict[str, int]:
+    """Bytes of optimizer state for one 1024 × 512 float32 matrix."""
+    weight = np.zeros((1024, 512), np.float32)
+    ours = numpy_optim.Adafactor([weight.copy()])
+    param = torch.zeros(1024, 512, requires_grad=True)
+    param.grad = torch.ones(1024, 512)
+    torch_adafactor, torch_adam = torch.optim.Adafactor([param]), torch.optim.Adam([param])
+    sizes = {}
+    for label, optimizer in (
+        ("torch.optim.Adafactor", torch_adafactor),
+        ("torch.optim.Adam", torch_adam),
+    ):
+        optimizer.step()
+        sizes[label] = sum(
+            t.numel() * t.element_size()
+            for t in optimizer.state[param].values()
+            if torch.is_tensor(t) and t.dim() > 0
+        )
+    return {"utils.optim.numpy.Adafactor": ours.state_bytes(), **sizes, "weight": weight.nbytes}
 
 
 def naive_numpy_adam(params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
@@ -95,11 +136,11 @@ def torch_steps(name, values, grads):
         optimizer = optimizer_class(params, **SETTINGS[name], **options)
         return optimizer.step
 
+    torch_class = getattr(torch.optim, name)
     return [
-        ("torch.optim foreach", make(getattr(torch.optim, name), foreach=True)),
-        ("torch.optim fused", make(getattr(torch.optim, name), fused=True)),
-        ("utils.optim.torch", make(getattr(torch_optim, name))),
-    ]
+        (f"torch.optim {variant}", make(torch_class, **options))
+        for variant, options in TORCH_VARIANTS[name].items()
+    ] + [("utils.optim.torch", make(getattr(torch_optim, name)))]
 
 
 def keras_steps(name, values, grads):
@@ -150,9 +191,11 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=10_000_000)
     args = parser.parse_args()
 
-    values, grads = make_arrays(args.size, seed=0), make_arrays(args.size, seed=1)
-    param_bytes = sum(v.nbytes for v in values)
-    print(f"# Optimizer step on {args.size:,} float32 parameters ({param_bytes / 1e6:.0f} MB)")
+    param_bytes = 4 * args.size
+    print(
+        f"# Optimizer step on {args.size:,} float32 parameters ({param_bytes / 1e6:.0f} MB; "
+        "Muon: 4 × 1024 × 512)"
+    )
     tf_threads = tf.config.threading.get_intra_op_parallelism_threads() or "default (all cores)"
     print(
         f"{datetime.date.today()}, {platform.machine()}, {os.cpu_count()} cores; threads: "
@@ -165,23 +208,33 @@ def main() -> None:
     print("|---|---|---:|---|---|")
     memory_rows = []
     for name in SETTINGS:
+        values = make_arrays(args.size, seed=0, name=name)
+        grads = make_arrays(args.size, seed=1, name=name)
         numpy_ones = numpy_steps(name, values, grads)
         steps = numpy_ones + torch_steps(name, values, grads) + keras_steps(name, values, grads)
         times = median_ms_per_step(steps, args.rounds, args.steps_per_round)
         for label, ms in times.items():
-            reference = reference_of(label)
+            reference = reference_of(name, label)
             ratio = f"{ms / times[reference]:.2f} × {reference}"
             if label == reference:
                 ratio = "reference"
             goal = f"≤ {GOALS[label]}" if label in GOALS else ""
             print(f"| {name} | {label} | {ms:.1f} | {ratio} | {goal} |")
         for label, step in numpy_ones:
-            memory_rows.append((name, label, peak_bytes_of_one_step(step)))
+            peak = peak_bytes_of_one_step(step)
+            memory_rows.append((name, label, peak, sum(v.nbytes for v in values)))
 
     print("\n| optimizer | implementation | tracemalloc peak of one step | of parameter bytes |")
     print("|---|---|---:|---:|")
-    for name, label, peak in memory_rows:
-        print(f"| {name} | {label} | {peak:,} B | {peak / param_bytes:.2%} |")
+    for name, label, peak, nbytes in memory_rows:
+        print(f"| {name} | {label} | {peak:,} B | {peak / nbytes:.2%} |")
+
+    sizes = adafactor_state_bytes()
+    weight = sizes.pop("weight")
+    print("\n| state of one 1024 × 512 float32 matrix | bytes | of the matrix |")
+    print("|---|---:|---:|")
+    for label, nbytes in sizes.items():
+        print(f"| {label} | {nbytes:,} B | {nbytes / weight:.2%} |")
 
 
 if __name__ == "__main__":

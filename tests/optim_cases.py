@@ -6,7 +6,8 @@ mapping of conventions); this module turns them into
 
 - ``EQUIVALENCE_CASES``: implementation (NumPy fast and reading forms, PyTorch, TensorFlow) ×
   oracle × example setting, run for ``STEPS`` steps of seeded random gradients, the learning rate
-  halved halfway (unless the oracle agrees only at a constant rate);
+  halved halfway (unless the oracle agrees only at a constant rate), on the parameter shapes of
+  ``shapes_for(spec)`` (the description's ``test_shapes``, else ``SHAPES``);
 - ``random_hyperparameters(spec, oracle)``: hypothesis strategies over the valid ranges;
 - ``invalid_hyperparameters(spec)``: values just outside each range.
 
@@ -40,15 +41,20 @@ TOLERANCE = {  # (rtol, atol) against an oracle
 IMPLEMENTATIONS = ("numpy", "numpy-reading", "torch", "tensorflow")
 
 
-def initial_params(dtype, seed: int = 0) -> list[np.ndarray]:
+def shapes_for(spec: OptimizerSpec) -> list[tuple]:
+    """The parameter shapes the tests use for ``spec`` (Muon: matrices only)."""
+    return list(spec.test_shapes) if spec.test_shapes is not None else list(SHAPES)
+
+
+def initial_params(dtype, seed: int = 0, shapes=SHAPES) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
-    return [rng.standard_normal(shape).astype(dtype) for shape in SHAPES]
+    return [rng.standard_normal(shape).astype(dtype) for shape in shapes]
 
 
-def gradients(dtype, seed: int = 1, steps: int = STEPS) -> list[list[np.ndarray]]:
+def gradients(dtype, seed: int = 1, steps: int = STEPS, shapes=SHAPES) -> list[list[np.ndarray]]:
     """One list of gradients per step, a fresh random draw each step."""
     rng = np.random.default_rng(seed)
-    return [[rng.standard_normal(shape).astype(dtype) for shape in SHAPES] for _ in range(steps)]
+    return [[rng.standard_normal(shape).astype(dtype) for shape in shapes] for _ in range(steps)]
 
 
 def learning_rates(lr: float, steps: int = STEPS, constant: bool = False) -> list[float]:
@@ -131,6 +137,40 @@ def torch_scalar_state_in_float64():
         torch.set_default_dtype(previous)
 
 
+def newton_schulz_from_torch_ops(grad, ns_coefficients, ns_steps, eps):
+    """torch.optim.Muon's ``_zeropower_via_newtonschulz`` without its cast to bfloat16."""
+    import torch
+
+    a, b, c = ns_coefficients
+    tall = grad.size(0) > grad.size(1)
+    x = grad.T if tall else grad
+    x = x / x.norm().clamp(min=eps)
+    for _ in range(ns_steps):
+        gram = x @ x.T
+        x = torch.addmm(x, torch.addmm(gram, gram, gram, beta=b, alpha=c), x, beta=a)
+    return x.T if tall else x
+
+
+@contextmanager
+def float64_newton_schulz():
+    """torch.optim.Muon with its Newton–Schulz in the parameter's dtype, not bfloat16."""
+    import torch.optim._muon as muon
+
+    original = muon._zeropower_via_newtonschulz
+    muon._zeropower_via_newtonschulz = newton_schulz_from_torch_ops
+    try:
+        yield
+    finally:
+        muon._zeropower_via_newtonschulz = original
+
+
+ORACLE_VARIANTS = {
+    "": contextmanager(lambda: (yield)),
+    "float64 newton-schulz": float64_newton_schulz,
+}
+"""The changes the tests make to a framework optimizer, by ``Oracle.variant``."""
+
+
 def _torch_loop(optimizer, tensors, grads, lrs) -> list[np.ndarray]:
     import torch
 
@@ -168,9 +208,10 @@ def run_oracle(oracle: Oracle, kwargs, params, grads, lrs) -> list[np.ndarray]:
     if oracle.library == "torch":
         import torch
 
-        with torch_scalar_state_in_float64():
+        options = {"foreach": False} if oracle.name != "Muon" else {}  # Muon has no foreach
+        with torch_scalar_state_in_float64(), ORACLE_VARIANTS[oracle.variant]():
             tensors = [torch.tensor(p, requires_grad=True) for p in params]
-            optimizer = getattr(torch.optim, oracle.name)(tensors, **theirs, foreach=False)
+            optimizer = getattr(torch.optim, oracle.name)(tensors, **theirs, **options)
             return _torch_loop(optimizer, tensors, grads, lrs)
     import keras
 
@@ -178,12 +219,15 @@ def run_oracle(oracle: Oracle, kwargs, params, grads, lrs) -> list[np.ndarray]:
 
 
 def oracle_id(oracle: Oracle) -> str:
-    return f"{oracle.library}.{oracle.name}"
+    variant = f"[{oracle.variant}]" if oracle.variant else ""
+    return f"{oracle.library}.{oracle.name}{variant}"
 
 
-def assert_params_close(ours, reference, dtype, rtol: float | None = None) -> None:
-    default_rtol, atol = TOLERANCE[dtype]
-    rtol = default_rtol if rtol is None or dtype != np.float64 else rtol
+def assert_params_close(ours, reference, dtype, rtol=None, atol=None) -> None:
+    """Equal to the dtype's tolerance, or to an oracle's looser ``rtol``/``atol``."""
+    default_rtol, default_atol = TOLERANCE[dtype]
+    rtol = default_rtol if rtol is None else max(rtol, default_rtol)
+    atol = default_atol if atol is None else max(atol, default_atol)
     for index, (mine, theirs) in enumerate(zip(ours, reference, strict=True)):
         assert np.asarray(mine).dtype == dtype
         np.testing.assert_allclose(mine, theirs, rtol=rtol, atol=atol, err_msg=f"params[{index}]")
@@ -226,7 +270,15 @@ def _cap(parameter: Hyperparameter) -> float:
     """The largest value the random tests draw: the range's top, or 10 × the default."""
     if parameter.high is not None:
         return parameter.high - (1e-3 if "high" in parameter.strict else 0.0)
-    return max(1.0, 10 * float(parameter.default))
+    defaults = parameter.default if isinstance(parameter.default, tuple) else [parameter.default]
+    return max(1.0, *(10 * abs(float(d)) for d in defaults if d is not None))
+
+
+def _floor(parameter: Hyperparameter) -> float:
+    """The smallest value the random tests draw: the range's bottom, or −10 × the default."""
+    if parameter.low is None:
+        return -max(1.0, 10 * abs(float(parameter.default)))
+    return parameter.low + (1e-8 if "low" in parameter.strict else 0.0)
 
 
 def _value_strategy(parameter: Hyperparameter, width: int):
@@ -234,8 +286,13 @@ def _value_strategy(parameter: Hyperparameter, width: int):
         return st.booleans()
     if parameter.kind == "lr":
         return st.sampled_from([2.0**-k for k in range(1, 9)])
-    low = parameter.low + (1e-8 if "low" in parameter.strict else 0.0)
-    low, high = low, _cap(parameter)
+    if parameter.kind == "choice":
+        return st.sampled_from(parameter.choices)
+    if parameter.kind == "int":  # Newton–Schulz steps: 0 to 10
+        return st.integers(int(parameter.low), max(int(parameter.low), parameter.default, 10))
+    if parameter.kind == "tuple":
+        return st.just(parameter.default)
+    low, high = _floor(parameter), _cap(parameter)
     if width == 32:  # bounds that float32 holds, inside the range
         low, high = float(np.float32(low)), float(np.float32(high))
     floats = st.floats(low, high, width=width)
@@ -273,6 +330,17 @@ def invalid_hyperparameters(spec: OptimizerSpec) -> list[tuple[str, object]]:
     for parameter in spec.hyperparameters:
         if parameter.kind == "bool":
             continue
+        if parameter.kind == "choice":
+            bad.append((parameter.name, "no such choice"))
+            continue
+        if parameter.kind == "tuple":
+            default = tuple(parameter.default)
+            bad += [(parameter.name, default[:-1]), (parameter.name, (*default[:-1], math.nan))]
+            if parameter.low is not None:
+                bad.append((parameter.name, (parameter.low - 0.5, *default[1:])))
+            continue
+        if parameter.kind == "int":
+            bad.append((parameter.name, 2.5))
         if parameter.kind == "pair":
             first, second = parameter.default
             bad += [
@@ -284,7 +352,9 @@ def invalid_hyperparameters(spec: OptimizerSpec) -> list[tuple[str, object]]:
             if "high" in parameter.strict:
                 bad.append((parameter.name, (first, parameter.high)))
             continue
-        bad += [(parameter.name, parameter.low - 0.5), (parameter.name, math.nan)]
+        bad.append((parameter.name, math.nan))
+        if parameter.low is not None:
+            bad.append((parameter.name, parameter.low - (1 if parameter.kind == "int" else 0.5)))
         if "low" in parameter.strict:
             bad.append((parameter.name, parameter.low))
         if parameter.high is not None:

@@ -17,7 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from hypothesis import given  # noqa: E402
+from hypothesis import assume, given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from optim_cases import (  # noqa: E402
     EQUIVALENCE_CASES,
@@ -34,6 +34,7 @@ from optim_cases import (  # noqa: E402
     oracle_id,
     random_hyperparameters,
     run_oracle,
+    shapes_for,
 )
 
 from utils.optim.spec import SPECS  # noqa: E402
@@ -43,11 +44,14 @@ from utils.optim.spec import SPECS  # noqa: E402
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
 @pytest.mark.parametrize("case", EQUIVALENCE_CASES, ids=case_id)
 def test_implementation_matches_the_oracle(case, implementation, dtype):
-    params, grads = initial_params(dtype), gradients(dtype)
+    shapes = shapes_for(case.spec)
+    params, grads = initial_params(dtype, shapes=shapes), gradients(dtype, shapes=shapes)
     lrs = learning_rates(case.kwargs["lr"], constant=case.oracle.constant_lr)
+    hyper = case.spec.bind((), case.kwargs)
     ours = RUNNERS[implementation](case.name, case.kwargs, params, grads, lrs)
-    theirs = run_oracle(case.oracle, case.spec.bind((), case.kwargs), params, grads, lrs)
-    assert_params_close(ours, theirs, dtype, rtol=case.oracle.rtol)
+    theirs = run_oracle(case.oracle, hyper, params, grads, lrs)
+    tolerance = dict(rtol=case.oracle.rtol, atol=case.oracle.atol)
+    assert_params_close(ours, theirs, dtype, **tolerance)
     moved = max(np.abs(a - b).max() for a, b in zip(ours, params, strict=True))
     assert moved > 1e-6, "the parameters did not move: the case tests nothing"
 
@@ -63,11 +67,16 @@ FIRST_ORACLES = [(spec, spec.oracles[0]) for spec in SPECS.values()]
 @given(data=st.data())
 def test_random_hyperparameters_match_the_oracle(spec, oracle, implementation, data):
     kwargs = data.draw(random_hyperparameters(spec, oracle), label="kwargs")
-    params, grads = initial_params(np.float64), gradients(np.float64)
+    shapes = shapes_for(spec)
+    params = initial_params(np.float64, shapes=shapes)
+    grads = gradients(np.float64, shapes=shapes)
     lrs = learning_rates(kwargs["lr"], constant=oracle.constant_lr)
     ours = RUNNERS[implementation](spec.name, kwargs, params, grads, lrs)
     theirs = run_oracle(oracle, spec.bind((), kwargs), params, grads, lrs)
-    assert_params_close(ours, theirs, np.float64, rtol=oracle.rtol)
+    # A degenerate draw can make the oracle's own rounding decide: centered RMSprop with α = 0
+    # has v − ḡ² = g² − g² = 0, which torch's fused multiply-add leaves slightly negative (NaN).
+    assume(all(np.isfinite(t).all() for t in theirs))
+    assert_params_close(ours, theirs, np.float64, rtol=oracle.rtol, atol=oracle.atol)
 
 
 def test_every_optimizer_has_an_oracle_and_examples_each_oracle_can_check():
@@ -80,21 +89,22 @@ def test_every_optimizer_has_an_oracle_and_examples_each_oracle_can_check():
 
 
 def _construct(implementation, name, kwargs):
+    """Every optimizer takes a matrix (Muon takes only matrices)."""
     if implementation == "numpy":
         import utils.optim.numpy as optim
 
-        return getattr(optim, name)([np.zeros(3)], **kwargs)
+        return getattr(optim, name)([np.zeros((2, 3))], **kwargs)
     if implementation == "numpy-reading":
         import utils.optim.numpy as optim
 
-        state = optim.init_state(name, np.zeros(3))
-        return optim.STEP_FUNCTIONS[name](np.zeros(3), np.ones(3), state, **kwargs)
+        state = optim.init_state(name, np.zeros((2, 3)))
+        return optim.STEP_FUNCTIONS[name](np.zeros((2, 3)), np.ones((2, 3)), state, **kwargs)
     if implementation == "torch":
         import torch
 
         import utils.optim.torch as optim
 
-        return getattr(optim, name)([torch.zeros(3, requires_grad=True)], **kwargs)
+        return getattr(optim, name)([torch.zeros(2, 3, requires_grad=True)], **kwargs)
     import utils.optim.tensorflow as optim
 
     return getattr(optim, name)(**kwargs)

@@ -18,6 +18,7 @@ from optim_cases import (
     learning_rates,
     run_numpy,
     run_numpy_reading,
+    shapes_for,
 )
 
 import utils.optim.numpy as optim
@@ -28,7 +29,8 @@ from utils.optim.spec import SPECS
 def test_fast_blocked_form_equals_the_reading_form(case, monkeypatch):
     """The class, updating 5 numbers at a time in place, computes the formula of the reading
     form to rounding (the two order their operations differently)."""
-    params, grads = initial_params(np.float64), gradients(np.float64)
+    shapes = shapes_for(case.spec)
+    params, grads = initial_params(np.float64, shapes=shapes), gradients(np.float64, shapes=shapes)
     lrs = learning_rates(case.kwargs["lr"])
     monkeypatch.setattr(optim, "BLOCK_SIZE", 5)
     blocked = run_numpy(case.name, case.kwargs, params, grads, lrs)
@@ -40,13 +42,13 @@ def test_fast_blocked_form_equals_the_reading_form(case, monkeypatch):
 @pytest.mark.parametrize("name", sorted(SPECS))
 def test_step_function_is_pure(name):
     step = optim.STEP_FUNCTIONS[name]
-    param, grad = np.array([1.0, -2.0]), np.array([0.5, 0.5])
+    param, grad = np.array([[1.0, -2.0], [3.0, 0.5]]), np.array([[0.5, 0.5], [-1.0, 2.0]])
     state = optim.init_state(name, param)
     kwargs = {"momentum": 0.9} if name in ("SGD", "RMSprop") else {}
     new_param, new_state = step(param, grad, state, **kwargs)
     new_param, new_state = step(new_param, grad, new_state, **kwargs)
-    np.testing.assert_array_equal(param, [1.0, -2.0])
-    np.testing.assert_array_equal(grad, [0.5, 0.5])
+    np.testing.assert_array_equal(param, [[1.0, -2.0], [3.0, 0.5]])
+    np.testing.assert_array_equal(grad, [[0.5, 0.5], [-1.0, 2.0]])
     for field, initial in zip(state, optim.init_state(name, param), strict=True):
         if initial is None:
             assert field is None
@@ -120,7 +122,11 @@ def test_parameters_of_different_dtypes_share_one_optimizer():
         np.testing.assert_array_equal(mixed, single[0])
 
 
-@pytest.mark.parametrize("name", sorted(SPECS))
+BLOCKED = sorted(name for name in SPECS if getattr(optim, name).blocked)
+WHOLE_ARRAY = sorted(name for name in SPECS if not getattr(optim, name).blocked)
+
+
+@pytest.mark.parametrize("name", BLOCKED)
 def test_a_step_allocates_nothing_model_sized(name):
     """After the first step (which may create momentum buffers), a step only reuses memory."""
     params = [np.ones((500, 1000), np.float32), np.ones(300_000, np.float32)]
@@ -134,6 +140,69 @@ def test_a_step_allocates_nothing_model_sized(name):
     tracemalloc.stop()
     param_bytes = sum(p.nbytes for p in params)
     assert peak < 0.01 * param_bytes, f"a step allocated {peak} bytes for {param_bytes} of params"
+
+
+@pytest.mark.parametrize("name", WHOLE_ARRAY)
+def test_a_whole_array_step_allocates_a_few_temporaries(name):
+    """Adafactor: one parameter-sized temporary (U_t); Muon: B̃_t and Newton–Schulz's
+    products, about five times the parameter."""
+    params = [np.ones((500, 1000), np.float32), np.ones((300, 1000), np.float32)]
+    grads = [np.full_like(p, 0.5) for p in params]
+    optimizer = getattr(optim, name)(params, weight_decay=0.1)
+    optimizer.step(grads)
+    tracemalloc.start()
+    optimizer.step(grads)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    largest = max(p.nbytes for p in params)
+    limit = {"Adafactor": 1.1, "Muon": 6.0}[name]
+    assert peak < limit * largest, f"a step allocated {peak} bytes for {largest} of param"
+
+
+def test_adafactor_keeps_row_and_column_means_of_a_matrix():
+    params = [np.zeros((1024, 512), np.float32), np.zeros(512, np.float32)]
+    optimizer = optim.Adafactor(params)
+    matrix_state, vector_state = optimizer.state
+    assert matrix_state.row_var.shape == (1024, 1) and matrix_state.col_var.shape == (1, 512)
+    assert matrix_state.variance is None and vector_state.row_var is None
+    assert vector_state.variance.shape == (512,)
+    assert optimizer.state_bytes() == 4 * (1024 + 512 + 512)  # Adam: 2 × 4 × (1024·512 + 512)
+
+
+def test_muon_takes_matrices_only_and_says_which_shape_it_got():
+    with pytest.raises(
+        ValueError, match=r"Muon takes 2-D parameters only; params\[1\] has shape \(5,\)"
+    ):
+        optim.Muon([np.zeros((3, 4)), np.zeros(5)])
+    with pytest.raises(ValueError, match=r"has shape \(2, 3, 4\)"):
+        optim.muon_step(np.zeros((2, 3, 4)), np.zeros((2, 3, 4)), None)
+
+
+def test_newton_schulz_pushes_singular_values_towards_one():
+    """NS_5 keeps the singular vectors of a matrix and maps its singular values (here spread
+    over a factor of 2) into about [0.6, 1.2]; a tall matrix is done transposed."""
+    rng = np.random.default_rng(0)
+    for shape in [(8, 5), (5, 8)]:
+        matrix = rng.standard_normal(shape)
+        u, s, vt = np.linalg.svd(matrix, full_matrices=False)
+        assert s.max() / s.min() > 2
+        orthogonal = optim.newton_schulz(matrix)
+        assert orthogonal.shape == shape
+        singular = np.linalg.svd(orthogonal, compute_uv=False)
+        assert singular.min() > 0.5 and singular.max() < 1.3, singular
+        core = u.T @ orthogonal @ vt.T  # the same singular vectors: Uᵀ O V is diagonal
+        np.testing.assert_allclose(core - np.diag(np.diag(core)), 0, atol=1e-10)
+    with pytest.raises(ValueError, match="2-D matrix"):
+        optim.newton_schulz(np.zeros(3))
+
+
+def test_adafactor_clips_the_update_to_rms_d():
+    """One step on a 1-D θ: V̂_1 = g², so U_1 = sign(g) has RMS 1, and α_1 = max(ε₂, RMS(θ)) ρ_1."""
+    param, grad = np.array([3.0, -4.0]), np.array([0.5, -2.0])
+    new, state = optim.adafactor_step(param, grad, optim.init_state("Adafactor", param), lr=0.1)
+    alpha = max(1e-3, math.sqrt((9 + 16) / 2)) * min(0.1, 1.0)
+    np.testing.assert_allclose(new, param - alpha * np.sign(grad), rtol=1e-12)
+    np.testing.assert_allclose(state.variance, grad**2)  # β̂₂,1 = 1 − 1ᶜ = 0
 
 
 def test_step_needs_one_gradient_per_parameter():
@@ -177,8 +246,9 @@ def test_importing_the_numpy_optimizers_imports_no_framework():
 
 @pytest.mark.parametrize("case", EQUIVALENCE_CASES[::3], ids=case_id)
 def test_state_dict_resumes_training_exactly(case):
-    grads = gradients(np.float64, steps=20)
-    params = [p.copy() for p in initial_params(np.float64)]
+    shapes = shapes_for(case.spec)
+    grads = gradients(np.float64, steps=20, shapes=shapes)
+    params = [p.copy() for p in initial_params(np.float64, shapes=shapes)]
     optimizer = getattr(optim, case.name)(params, **case.kwargs)
     for step_grads in grads[:10]:
         optimizer.step(step_grads)

@@ -20,6 +20,7 @@ from optim_cases import (  # noqa: E402
     learning_rates,
     run_oracle,
     run_tensorflow,
+    shapes_for,
 )
 
 import utils.optim.numpy as numpy_optim  # noqa: E402
@@ -115,7 +116,8 @@ def test_keras_options_pass_through_and_our_names_are_checked():
 
 @pytest.mark.parametrize("case", EQUIVALENCE_CASES[::4], ids=case_id)
 def test_eager_steps_equal_tf_function_steps(case):
-    params, grads = initial_params(np.float32), gradients(np.float32)
+    shapes = shapes_for(case.spec)
+    params, grads = initial_params(np.float32, shapes=shapes), gradients(np.float32, shapes=shapes)
     lrs = learning_rates(case.kwargs["lr"])
     eager = run_tensorflow(case.name, case.kwargs, params, grads, lrs, graph=False)
     graph = run_tensorflow(case.name, case.kwargs, params, grads, lrs, graph=True)

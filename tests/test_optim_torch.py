@@ -13,15 +13,20 @@ from optim_cases import (
     gradients,
     initial_params,
     learning_rates,
+    newton_schulz_from_torch_ops,
     run_oracle,
     run_torch,
+    shapes_for,
     torch_scalar_state_in_float64,
 )
 
 import utils.optim.torch as optim
 from utils.optim.spec import SPECS
 
-TORCH_HAS = sorted(name for name, spec in SPECS.items() if hasattr(torch.optim, name))
+# Optimizers that torch.optim has and that take any parameter (a linear model's bias too)
+TORCH_HAS = sorted(
+    name for name, spec in SPECS.items() if hasattr(torch.optim, name) and spec.ndims is None
+)
 
 
 def train_linear_model(optimizer_class, steps=20):
@@ -71,13 +76,18 @@ def test_trains_a_model_with_a_closure_groups_and_a_scheduler(name):
         ("Adadelta", dict(rho=0.5, weight_decay=0.1)),
         ("NAdam", dict(momentum_decay=0.5, weight_decay=0.1, decoupled_weight_decay=True)),
         ("Lion", dict(betas=(0.5, 0.9), weight_decay=0.1)),
+        ("Adafactor", dict(weight_decay=0.1, beta2_decay=-0.5)),
+        ("Muon", dict(nesterov=False, adjust_lr_fn="match_rms_adamw")),
     ],
     ids=lambda case: case[0] + str(case[1]),
 )
 def test_state_dict_resumes_training_exactly(case):
     name, kwargs = case
-    grads = gradients(np.float64, steps=20)
-    tensors = [torch.tensor(p, requires_grad=True) for p in initial_params(np.float64)]
+    shapes = shapes_for(SPECS[name])
+    grads = gradients(np.float64, steps=20, shapes=shapes)
+    tensors = [
+        torch.tensor(p, requires_grad=True) for p in initial_params(np.float64, shapes=shapes)
+    ]
     optimizer = getattr(optim, name)(tensors, lr=0.01, **kwargs)
 
     def run(optimizer, step_grads):
@@ -149,3 +159,59 @@ def test_signature_and_docstring_come_from_the_description():
     )
     assert SPECS["Adam"].math.strip().splitlines()[0] in optim.Adam.__doc__
     assert optim.AdamW([torch.zeros(2, requires_grad=True)]).defaults["weight_decay"] == 0.01
+
+
+def test_torch_muon_runs_newton_schulz_in_bfloat16():
+    """torch's NS casts its input to bfloat16, whatever the input's dtype: ours keeps float64,
+    and equals the same iteration in torch operations without the cast to 1e-12."""
+    from torch.optim._muon import _zeropower_via_newtonschulz
+
+    import utils.optim.numpy as numpy_optim
+
+    coefficients = (3.4445, -4.775, 2.0315)
+    for shape in [(6, 4), (4, 6)]:
+        matrix = torch.randn(
+            *shape, dtype=torch.float64, generator=torch.Generator().manual_seed(0)
+        )
+        theirs = _zeropower_via_newtonschulz(matrix, coefficients, 5, 1e-7)
+        assert theirs.dtype == torch.bfloat16
+        in_float64 = newton_schulz_from_torch_ops(matrix, coefficients, 5, 1e-7)
+        ours = numpy_optim.newton_schulz(matrix.numpy())
+        np.testing.assert_allclose(ours, in_float64.numpy(), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(ours, theirs.double().numpy(), rtol=0, atol=5e-2)
+        assert np.abs(ours - theirs.double().numpy()).max() > 1e-4  # bfloat16 shows
+
+
+def test_muon_differs_from_torch_s_bfloat16_muon_by_its_rounding_only():
+    """Against torch.optim.Muon as it is (bfloat16 NS): close, not equal; the float64 variant
+    of the same optimizer is the harness' oracle to 1e-10."""
+    spec = SPECS["Muon"]
+    shapes = shapes_for(spec)
+    params = initial_params(np.float64, shapes=shapes)
+    grads = gradients(np.float64, shapes=shapes)
+    kwargs = dict(lr=2**-6)
+    lrs = learning_rates(kwargs["lr"])
+    ours = run_torch("Muon", kwargs, params, grads, lrs)
+    exact, bfloat16 = spec.oracles
+    assert_params_close(
+        ours, run_oracle(exact, spec.bind((), kwargs), params, grads, lrs), np.float64
+    )
+    theirs = run_oracle(bfloat16, spec.bind((), kwargs), params, grads, lrs)
+    difference = max(np.abs(a - b).max() for a, b in zip(ours, theirs, strict=True))
+    assert 1e-6 < difference < 3e-2
+
+
+def test_muon_rejects_a_vector_naming_its_shape():
+    with pytest.raises(ValueError, match=r"Muon takes 2-D parameters only; .* \(5,\)"):
+        optim.Muon([torch.zeros(5, requires_grad=True)])
+
+
+def test_adafactor_state_is_row_and_column_means_as_torch_keeps_them():
+    weight = torch.zeros(6, 4, requires_grad=True)
+    ours, theirs = optim.Adafactor([weight]), torch.optim.Adafactor([weight])
+    weight.grad = torch.ones(6, 4)
+    ours.step()
+    theirs.step()
+    for name in ("row_var", "col_var"):
+        assert ours.state[weight][name].shape == theirs.state[weight][name].shape
+    assert "variance" not in ours.state[weight]

@@ -1,4 +1,5 @@
-"""Optimizers from scratch in NumPy: SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW, NAdam, Lion.
+"""Optimizers from scratch in NumPy: SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW, NAdam, Lion,
+Adafactor and Muon.
 
 Each optimizer comes in two forms, side by side, tested equal.
 
@@ -14,7 +15,9 @@ chapter. It returns the new parameter and the new state; nothing is modified in 
 arrays in place, one block of 131,072 numbers at a time, with ufuncs writing into a small
 scratch space (``out=``): a block stays in the CPU cache through the dozen operations of a
 formula, and a step allocates nothing that grows with the model (three to four times faster
-than the reading form; see ``benchmarks/RESULTS.md``)::
+than the reading form; see ``benchmarks/RESULTS.md``). Adafactor's row and column means and
+Muon's matrix products are not elementwise: their fast form works on whole arrays (one
+parameter-sized temporary per step, and Newton–Schulz's products for Muon), not in blocks::
 
     optimizer = Adam([weights, bias], lr=1e-3)
     for x, y in batches:
@@ -47,6 +50,7 @@ from utils.optim.spec import OptimizerSpec
 
 __all__ = [
     "Optimizer", "init_state", "l2", "decoupled_decay", "STATE_TYPES", "STEP_FUNCTIONS",
+    "newton_schulz",
     *(name for spec in specs.SPECS for name in (spec, spec.lower() + "_step")),
 ]  # fmt: skip
 
@@ -80,21 +84,24 @@ def init_state(name: str, param, **hyperparameters) -> NamedTuple:
     """The state of optimizer ``name`` before its first step on ``param``.
 
     Scalars start at their initial value (t = 0), arrays at zero or at the hyper-parameter that
-    sets them (Adagrad's ``initial_accumulator_value``); optional state is ``None`` until a step
-    needs it.
+    sets them (Adagrad's ``initial_accumulator_value``); optional state
+    is ``None`` until a step needs it, and so is a field that this parameter's shape does not
+    have (Adafactor's ``variance`` of a matrix). Arrays have the shape the description gives.
     """
     spec = specs.SPECS[name]
     hyper = spec.bind((), hyperparameters)
     param = _as_float_array(param)
+    spec.check_param_shape(param.shape)
     values = []
     for field in spec.state:
         initial = hyper[field.initial] if isinstance(field.initial, str) else field.initial
+        shape = None if field.scalar else field.shape_for(param.shape)
         if field.scalar:
             values.append(initial)
-        elif field.needed_if:
+        elif field.needed_if or shape is None:
             values.append(None)
         else:
-            values.append(np.full_like(param, initial))
+            values.append(np.full(shape, initial, dtype=param.dtype))
     return STATE_TYPES[name](*values)
 
 
@@ -121,7 +128,9 @@ def _check_grad_shape(grad: np.ndarray, param: np.ndarray, index: int | None = N
 def _kernel_arguments(spec: OptimizerSpec, hyper: dict) -> dict:
     """The hyper-parameters a kernel sees: not the weight decay, not the initial state."""
     initial = {f.initial for f in spec.state if isinstance(f.initial, str)}
-    skip = {"weight_decay", "decoupled_weight_decay", *initial}
+    skip = {"decoupled_weight_decay", *initial}
+    if not spec.kernel_sees_weight_decay:
+        skip.add("weight_decay")
     return {name: value for name, value in hyper.items() if name not in skip}
 
 
@@ -131,6 +140,7 @@ def _reading_step(spec: OptimizerSpec, update: Callable) -> Callable:
     def step(param, grad, state, **hyperparameters):
         hyper = spec.bind((), hyperparameters)
         param, grad = _as_float_array(param), np.asarray(grad)
+        spec.check_param_shape(param.shape)
         _check_grad_shape(grad, param)
         kind = spec.decay_kind(hyper)
         if kind == "l2":
@@ -186,10 +196,15 @@ class Optimizer:
     A subclass names its description, ``spec``, and its fast kernel, ``fast(blocks, param,
     state, **hyperparameters) -> state``, which loops over ``blocks(*state_arrays)``. Its
     constructor, validation, docstring, ``repr`` and ``state_dict`` come from the description.
+
+    A kernel that is not elementwise (Adafactor's row means, Muon's matrix products) sets
+    ``blocked = False``: it is then called as ``fast(param, grad, state, **hyperparameters)``
+    on whole arrays, the weight decay already applied (θ in place; g + λθ as a new array).
     """
 
     spec: ClassVar[OptimizerSpec]
     fast: ClassVar[Callable]
+    blocked: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -222,6 +237,7 @@ class Optimizer:
                     f"params[{index}] must be a writeable C-contiguous array; "
                     "np.ascontiguousarray(param) makes one"
                 )
+            self.spec.check_param_shape(param.shape, index)
         for name, value in hyper.items():
             setattr(self, name, value)
         self.state = [init_state(self.spec.name, p, **hyper) for p in self.params]
@@ -256,6 +272,13 @@ class Optimizer:
         arguments = _kernel_arguments(self.spec, hyper)
         for index, (param, grad) in enumerate(zip(self.params, grads, strict=True)):
             _check_grad_shape(grad, param, index)
+            if not self.blocked:
+                if decay["decay"] == "l2":  # g ← g + λθ
+                    grad = l2(grad, param, decay["weight_decay"])
+                elif decay["decay"] == "decoupled":  # θ ← θ(1 − γλ)
+                    param *= 1 - decay["lr"] * decay["weight_decay"]
+                self.state[index] = type(self).fast(param, grad, self.state[index], **arguments)
+                continue
             workspace = self._workspaces[param.dtype]
 
             def blocks(*buffers, param=param, grad=grad, workspace=workspace):
@@ -286,11 +309,13 @@ class Optimizer:
                     f"state[{index}] has fields {sorted(fields)}, "
                     f"{self.spec.name} keeps {list(state_class._fields)}"
                 )
-            for name, value in fields.items():
-                if isinstance(value, np.ndarray) and value.shape != param.shape:
+            for field in self.spec.state:
+                value = fields[field.name]
+                expected = None if field.scalar else field.shape_for(param.shape)
+                if isinstance(value, np.ndarray) and value.shape != expected:
                     raise ValueError(
-                        f"state[{index}].{name} has shape {value.shape} "
-                        f"but params[{index}] has shape {param.shape}"
+                        f"state[{index}].{field.name} has shape {value.shape} "
+                        f"but params[{index}] of shape {param.shape} needs {expected}"
                     )
             states.append(state_class(**copy.deepcopy(fields)))
         hyper = self.spec.bind((), state_dict["hyperparameters"])
@@ -551,6 +576,132 @@ def _lion_fast(blocks, param, state, *, lr, betas):
 
 
 # ---------------------------------------------------------------------------------------------
+# Adafactor: the second moment of a matrix kept as its row and column means
+# ---------------------------------------------------------------------------------------------
+
+
+def _rms(array) -> float:
+    """RMS(a) = √mean(a²), as a Python float."""
+    array = np.asarray(array)
+    return math.sqrt(float(np.vdot(array, array)) / array.size)
+
+
+def _adafactor_scalars(param, step, *, lr, beta2_decay, eps, weight_decay):
+    """(1 − β̂₂,t, α_t, ε₁) at step t; ``param`` has been decayed to θ_{t−1}(1 − γλ)."""
+    eps1, eps2 = eps
+    if eps1 is None:
+        eps1 = float(np.finfo(param.dtype).eps)
+    one_minus_beta2 = step**beta2_decay  # 1 − β̂₂,t = tᶜ
+    rho = min(lr, 1 / math.sqrt(step))  # ρ_t = min(γ, 1/√t)
+    param_rms = _rms(param) / (1 - lr * weight_decay)  # RMS(θ_{t−1}), before the decay
+    return one_minus_beta2, max(eps2, param_rms) * rho, eps1  # α_t = max(ε₂, RMS(θ)) ρ_t
+
+
+def adafactor(param, grad, state, *, lr, beta2_decay, eps, d, weight_decay):
+    step = state.step + 1
+    one_minus_beta2, alpha, eps1 = _adafactor_scalars(
+        param, step, lr=lr, beta2_decay=beta2_decay, eps=eps, weight_decay=weight_decay
+    )
+    row_var, col_var, variance = state.row_var, state.col_var, state.variance
+    if param.ndim >= 2:
+        # R_t = β̂₂,t R_{t−1} + (1 − β̂₂,t) mean_cols(g²), and C_t over the rows
+        row_var = (1 - one_minus_beta2) * row_var + one_minus_beta2 * np.mean(
+            grad**2, axis=-1, keepdims=True
+        )
+        col_var = (1 - one_minus_beta2) * col_var + one_minus_beta2 * np.mean(
+            grad**2, axis=-2, keepdims=True
+        )
+        # V̂_t = R_t C_t / max(mean_rows(R_t), ε₁)
+        var_estimate = row_var * col_var / np.maximum(row_var.mean(axis=-2, keepdims=True), eps1)
+    else:
+        variance = (1 - one_minus_beta2) * variance + one_minus_beta2 * grad**2  # V̂_t
+        var_estimate = variance
+    update = grad / np.sqrt(np.maximum(var_estimate, eps1 * eps1))  # U_t = g / √max(V̂, ε₁²)
+    update = update / max(1.0, _rms(update) / d)  # Û_t = U_t / max(1, RMS(U_t)/d)
+    return param - alpha * update, state._replace(  # θ_t = θ_{t−1} − α_t Û_t
+        step=step, row_var=row_var, col_var=col_var, variance=variance
+    )
+
+
+def _adafactor_fast(param, grad, state, *, lr, beta2_decay, eps, d, weight_decay):
+    """Whole arrays: the row and column means need every number of a row or a column."""
+    step = state.step + 1
+    one_minus_beta2, alpha, eps1 = _adafactor_scalars(
+        param, step, lr=lr, beta2_decay=beta2_decay, eps=eps, weight_decay=weight_decay
+    )
+    if param.ndim >= 2:
+        rows, cols = param.shape[-2:]
+        # mean(g²) along one axis without a g²-sized temporary
+        row_mean = np.einsum("...j,...j->...", grad, grad)[..., None] / cols
+        col_mean = np.einsum("...ij,...ij->...j", grad, grad)[..., None, :] / rows
+        for buffer, mean in ((state.row_var, row_mean), (state.col_var, col_mean)):
+            buffer *= 1 - one_minus_beta2
+            buffer += one_minus_beta2 * mean
+        update = np.multiply(state.row_var, state.col_var)  # the one param-sized temporary
+        update /= np.maximum(state.row_var.mean(axis=-2, keepdims=True), eps1)
+    else:
+        variance = state.variance
+        variance *= 1 - one_minus_beta2
+        variance += one_minus_beta2 * np.square(grad)
+        update = np.array(variance, copy=True)
+    np.maximum(update, eps1 * eps1, out=update)
+    np.sqrt(update, out=update)
+    np.divide(grad, update, out=update)
+    update *= alpha / max(1.0, _rms(update) / d)
+    param -= update
+    return state._replace(step=step)
+
+
+# ---------------------------------------------------------------------------------------------
+# Muon: momentum orthogonalised by a Newton–Schulz iteration
+# ---------------------------------------------------------------------------------------------
+
+
+def newton_schulz(matrix, steps=5, coefficients=(3.4445, -4.775, 2.0315), eps=1e-7):
+    """NS_k(M): a matrix with M's singular vectors and singular values pushed towards 1.
+
+    X_0 = M / max(‖M‖_F, ε), then X_j = a X_{j−1} + (b G + c G²) X_{j−1} with
+    G = X_{j−1} X_{j−1}ᵀ, on the wide orientation of M (transposed while rows > columns, so
+    that G is the smaller Gram matrix). Computed in M's dtype (torch.optim.Muon: bfloat16).
+    """
+    a, b, c = coefficients
+    x = _as_float_array(matrix)
+    if x.ndim != 2:
+        raise ValueError(f"newton_schulz needs a 2-D matrix, got shape {x.shape}")
+    tall = x.shape[0] > x.shape[1]
+    if tall:
+        x = x.T
+    x = x / max(float(np.linalg.norm(x)), eps)  # X_0 = M / max(‖M‖_F, ε): ‖X_0‖₂ ≤ 1
+    for _ in range(steps):
+        gram = x @ x.T  # G = X Xᵀ
+        x = a * x + (b * gram + c * gram @ gram) @ x  # X ← a X + (b G + c G²) X
+    return x.T if tall else x
+
+
+def muon(param, grad, state, *, lr, momentum, nesterov, ns_coefficients, eps, ns_steps,
+         adjust_lr_fn):  # fmt: skip
+    buffer = momentum * state.momentum_buffer + (1 - momentum) * grad  # B_t
+    update = (1 - momentum) * grad + momentum * buffer if nesterov else buffer  # B̃_t
+    orthogonal = newton_schulz(update, ns_steps, ns_coefficients, eps)  # O_t = NS_k(B̃_t)
+    adjusted_lr = specs.muon_lr(lr, adjust_lr_fn, param.shape)  # γ̃
+    return param - adjusted_lr * orthogonal, state._replace(momentum_buffer=buffer)
+
+
+def _muon_fast(param, grad, state, *, lr, momentum, nesterov, ns_coefficients, eps, ns_steps,
+               adjust_lr_fn):  # fmt: skip
+    """Whole arrays: Newton–Schulz multiplies matrices."""
+    buffer = state.momentum_buffer
+    buffer *= momentum
+    buffer += (1 - momentum) * grad
+    update = np.multiply(grad, 1 - momentum)
+    update = np.add(update, np.multiply(buffer, momentum), out=update) if nesterov else buffer
+    orthogonal = newton_schulz(update, ns_steps, ns_coefficients, eps)
+    orthogonal *= specs.muon_lr(lr, adjust_lr_fn, param.shape)
+    param -= orthogonal
+    return state
+
+
+# ---------------------------------------------------------------------------------------------
 # Each description joined to its two forms
 # ---------------------------------------------------------------------------------------------
 
@@ -565,6 +716,8 @@ adam_step = _reading_step(specs.ADAM, adam)
 adamw_step = _reading_step(specs.ADAMW, adamw)
 nadam_step = _reading_step(specs.NADAM, nadam)
 lion_step = _reading_step(specs.LION, lion)
+adafactor_step = _reading_step(specs.ADAFACTOR, adafactor)
+muon_step = _reading_step(specs.MUON, muon)
 
 
 class SGD(Optimizer):
@@ -597,6 +750,20 @@ class NAdam(Optimizer):
 
 class Lion(Optimizer):
     spec, fast = specs.LION, _lion_fast
+
+
+class Adafactor(Optimizer):
+    spec, fast, blocked = specs.ADAFACTOR, _adafactor_fast, False
+
+    def state_bytes(self) -> int:
+        """Bytes of state kept for the parameters (R_t and C_t: m + n numbers per matrix)."""
+        return sum(
+            value.nbytes for state in self.state for value in state if isinstance(value, np.ndarray)
+        )
+
+
+class Muon(Optimizer):
+    spec, fast, blocked = specs.MUON, _muon_fast, False
 
 
 STEP_FUNCTIONS: dict[str, Callable] = {

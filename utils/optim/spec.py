@@ -22,6 +22,7 @@ This module imports no array library, so that it can be read (and imported) on i
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from numbers import Real
@@ -34,6 +35,7 @@ __all__ = [
     "OptimizerSpec",
     "SPECS",
     "nadam_momentum",
+    "muon_lr",
 ]
 
 
@@ -43,8 +45,10 @@ class Hyperparameter:
 
     ``low``/``high`` bound the value (``None``: unbounded); ``strict`` names the bounds that the
     value may not equal (``"low"``, ``"high"`` or both). ``kind`` is ``"float"``, ``"bool"``,
-    ``"pair"`` (two floats, each in the range, as ``betas``) or ``"lr"`` (a float, or a schedule
-    object that its framework checks).
+    ``"pair"`` (two floats, each in the range, as ``betas``), ``"lr"`` (a float, or a schedule
+    object that its framework checks), ``"int"`` (an integer in the range), ``"choice"`` (one of
+    ``choices``) or ``"tuple"`` (as many finite floats as the default has, each in the range;
+    ``None`` items allowed when ``nullable``, as Adafactor's ``eps=(None, 1e-3)``).
     """
 
     name: str
@@ -55,6 +59,8 @@ class Hyperparameter:
     high: float | None = None
     strict: tuple[str, ...] = ()
     kind: str = "float"
+    choices: tuple = ()
+    nullable: bool = False
 
     @property
     def label(self) -> str:
@@ -66,6 +72,10 @@ class Hyperparameter:
         name = name or self.name
         below = "<" if "low" in self.strict else "<="
         above = "<" if "high" in self.strict else "<="
+        if self.low is None and self.high is None:
+            return f"{name} a finite number"
+        if self.low is None:
+            return f"{name} {above} {self.high:g}"
         if self.high is None:
             return f"{name} {'>' if 'low' in self.strict else '>='} {self.low:g}"
         return f"{self.low:g} {below} {name} {above} {self.high:g}"
@@ -96,8 +106,36 @@ class Hyperparameter:
                     )
         elif self.kind == "lr" and not isinstance(value, Real):
             return  # a schedule: its framework checks it
+        elif self.kind == "int":
+            if isinstance(value, bool) or not isinstance(value, int) or not self.contains(value):
+                raise ValueError(
+                    f"Invalid {self.label}: {value!r} (expected an integer, {self.range_text()})"
+                )
+        elif self.kind == "choice":
+            if value not in self.choices:
+                options = ", ".join(repr(c) for c in self.choices)
+                raise ValueError(f"Invalid {self.label}: {value!r} (expected one of {options})")
+        elif self.kind == "tuple":
+            self._check_tuple(value)
         elif not self.contains(value):
             raise ValueError(f"Invalid {self.label}: {value} (expected {self.range_text()})")
+
+    def _check_tuple(self, value) -> None:
+        length = len(self.default)
+        if isinstance(value, str) or not hasattr(value, "__len__") or len(value) != length:
+            raise ValueError(
+                f"Invalid {self.name}: {value!r} (expected a tuple of {length} numbers)"
+            )
+        for index, item in enumerate(value):
+            if item is None and self.nullable:
+                continue
+            if not isinstance(item, Real) or not math.isfinite(item) or not self.contains(item):
+                item_name = f"{self.name}[{index}]"
+                raise ValueError(
+                    f"Invalid {item_name} value: {item} in {self.name}={tuple(value)!r} "
+                    f"(expected {self.range_text(item_name)}"
+                    f"{' or None' if self.nullable else ''})"
+                )
 
 
 @dataclass(frozen=True)
@@ -108,7 +146,9 @@ class StateField:
     (Adagrad's ``initial_accumulator_value``). ``needed_if`` names a hyper-parameter: the field
     exists only when it is true or non-zero (AMSGrad's maximum, RMSprop's momentum buffer); it is
     ``None`` until the first step that uses it. ``scalar`` fields are Python numbers (the step
-    counter), the others arrays shaped like the parameter.
+    counter), the others arrays shaped like the parameter, unless ``shape`` maps the parameter's
+    shape to the field's (Adafactor's row and column statistics) or to ``None``: the field does
+    not exist for that parameter and stays ``None``.
     """
 
     name: str
@@ -117,6 +157,11 @@ class StateField:
     initial: float | str = 0.0
     needed_if: str | None = None
     scalar: bool = False
+    shape: Callable[[tuple], tuple | None] | None = None
+
+    def shape_for(self, param_shape: tuple) -> tuple | None:
+        """The field's shape for a parameter of ``param_shape`` (``None``: no such field)."""
+        return tuple(param_shape) if self.shape is None else self.shape(tuple(param_shape))
 
 
 @dataclass(frozen=True)
@@ -127,8 +172,12 @@ class Oracle:
     (``keras.optimizers.<name>``). ``translate`` maps our hyper-parameters to its arguments, or
     returns ``None`` when it has no equivalent setting; this is where a convention difference
     (Keras' ε̂, its initial accumulator) is written down. ``constant_lr``: the two agree only while
-    the learning rate does not change. ``rtol`` loosens the float64 tolerance where the framework
-    rounds a constant through float32.
+    the learning rate does not change. ``rtol`` (and ``atol``) loosen the tolerance where the
+    framework rounds a constant through float32, or computes in a lower precision (torch's Muon
+    runs Newton–Schulz in bfloat16). ``variant`` names a change the tests make to the framework
+    optimizer (``ORACLE_VARIANTS`` in ``tests/optim_cases.py``): ``"float64 newton-schulz"``
+    runs torch.optim.Muon with its bfloat16 Newton–Schulz replaced by the same iteration in the
+    parameter's dtype, written in torch operations.
     """
 
     library: str
@@ -136,7 +185,9 @@ class Oracle:
     translate: Callable[[dict], dict | None] = dict
     constant_lr: bool = False
     rtol: float | None = None
+    atol: float | None = None
     note: str = ""
+    variant: str = ""
 
 
 @dataclass(frozen=True)
@@ -153,6 +204,24 @@ class OptimizerSpec:
     oracles: tuple[Oracle, ...] = ()
     examples: tuple[dict, ...] = ()
     constraints: tuple[Callable[[Mapping], None], ...] = ()
+    ndims: tuple[int, ...] | None = None
+    test_shapes: tuple[tuple[int, ...], ...] | None = None
+    kernel_sees_weight_decay: bool = False
+
+    # ``ndims``: the numbers of dimensions a parameter may have (``None``: any); Muon takes
+    # matrices only. ``test_shapes``: the parameter shapes the tests use instead of the
+    # default ones. ``kernel_sees_weight_decay``: the kernel also receives λ (the decay itself is
+    # still applied before it; Adafactor needs RMS(θ_{t−1}) of the undecayed θ).
+
+    def check_param_shape(self, shape: tuple, index: int | None = None) -> None:
+        """Raise ``ValueError`` naming the shape of a parameter this optimizer does not take."""
+        if self.ndims is not None and len(shape) not in self.ndims:
+            where = "a parameter" if index is None else f"params[{index}]"
+            dims = " or ".join(f"{n}-D" for n in self.ndims)
+            raise ValueError(
+                f"{self.name} takes {dims} parameters only; {where} has shape {tuple(shape)} "
+                f"({len(shape)}-D)"
+            )
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -182,8 +251,9 @@ class OptimizerSpec:
             )
         hyper = {**self.defaults, **kwargs}
         self.validate(hyper)
-        if "betas" in hyper:
-            hyper["betas"] = tuple(hyper["betas"])
+        for parameter in self.hyperparameters:
+            if parameter.kind in ("pair", "tuple"):
+                hyper[parameter.name] = tuple(hyper[parameter.name])
         return hyper
 
     def validate(self, hyper: Mapping) -> None:
@@ -269,6 +339,14 @@ STEP = StateField("step", "t", "the number of steps taken", initial=0, scalar=Tr
 def nadam_momentum(beta1, momentum_decay, step):
     """NAdam's momentum schedule μ_t = β₁ (1 − ½ · 0.96^(tψ)), for numbers or tensors."""
     return beta1 * (1 - 0.5 * 0.96 ** (step * momentum_decay))
+
+
+def muon_lr(lr, adjust_lr_fn, shape):
+    """Muon's γ̃ for an A × B matrix: γ √max(1, A/B) ("original", None) or 0.2 γ √max(A, B)."""
+    rows, cols = shape[:2]
+    if adjust_lr_fn == "match_rms_adamw":
+        return lr * 0.2 * math.sqrt(max(rows, cols))
+    return lr * math.sqrt(max(1, rows / cols))
 
 
 def _no_decay(hyper) -> bool:
@@ -711,7 +789,201 @@ Adam's state). ``torch.optim`` has no Lion; ``keras.optimizers.Lion`` is this fo
     ),
 )
 
+
+def _rows_shape(shape: tuple) -> tuple | None:
+    """Adafactor's R_t: the mean over the last axis, kept as an axis of length 1 (as torch)."""
+    return shape[:-1] + (1,) if len(shape) >= 2 else None
+
+
+def _columns_shape(shape: tuple) -> tuple | None:
+    """Adafactor's C_t: the mean over the second-to-last axis, kept as an axis of length 1."""
+    return shape[:-2] + (1,) + shape[-1:] if len(shape) >= 2 else None
+
+
+def _unfactored_shape(shape: tuple) -> tuple | None:
+    """Adafactor's V̂_t of a vector or a scalar: the full moving average of g²."""
+    return shape if len(shape) < 2 else None
+
+
+def _decay_below_one(hyper) -> None:
+    """θ(1 − γλ) must shrink θ, not flip or erase it: Adafactor recovers RMS(θ_{t−1}) from it."""
+    lr, weight_decay = hyper["lr"], hyper.get("weight_decay", 0.0)
+    if weight_decay and isinstance(lr, Real) and not lr * weight_decay < 1:
+        raise ValueError(
+            f"Invalid weight_decay value: {weight_decay} with lr={lr} "
+            "(expected lr * weight_decay < 1)"
+        )
+
+
+def _tiny_eps1(h) -> bool:
+    return h["eps"][0] is not None and _tiny(h["eps"][0] ** 0.5)
+
+
+ADAFACTOR = OptimizerSpec(
+    name="Adafactor",
+    summary=(
+        "Adafactor (Shazeer & Stern, 2018): Adam's second moment kept as row and column "
+        "averages, steps relative to the parameter's scale."
+    ),
+    hyperparameters=(
+        _lr(1e-2),
+        Hyperparameter("beta2_decay", -0.8, "c", "β̂₂,t = 1 − tᶜ", high=0.0),
+        Hyperparameter(
+            "eps",
+            (None, 1e-3),
+            "ε₁, ε₂",
+            "floor of V̂_t (None: the dtype's machine epsilon) and of RMS(θ)",
+            low=0.0,
+            kind="tuple",
+            nullable=True,
+        ),
+        Hyperparameter("d", 1.0, "d", "clipping threshold of RMS(U_t)", low=1.0),
+        _weight_decay(),
+    ),
+    state=(
+        STEP,
+        StateField("row_var", "R_t", "row means of g² (≥ 2-D θ)", shape=_rows_shape),
+        StateField("col_var", "C_t", "column means of g² (≥ 2-D θ)", shape=_columns_shape),
+        StateField("variance", "V̂_t", "moving average of g² (0-D, 1-D θ)", shape=_unfactored_shape),
+    ),
+    math="""
+β̂₂,t = 1 − tᶜ                          (c ≤ 0: β̂₂,1 = 0, then towards 1)
+ρ_t = min(γ, 1/√t)
+α_t = max(ε₂, RMS(θ_{t−1})) ρ_t          RMS(a) = √mean(a²)
+if θ has ≥ 2 dimensions (factored over the last two):
+    R_t = β̂₂,t R_{t−1} + (1 − β̂₂,t) mean_cols(g_t²)
+    C_t = β̂₂,t C_{t−1} + (1 − β̂₂,t) mean_rows(g_t²)
+    V̂_t = R_t C_t / max(mean_rows(R_t), ε₁)
+else:
+    V̂_t = β̂₂,t V̂_{t−1} + (1 − β̂₂,t) g_t²
+U_t = g_t / √max(V̂_t, ε₁²)
+Û_t = U_t / max(1, RMS(U_t) / d)
+θ_t = θ_{t−1} − α_t Û_t
+""",
+    notes="""
+The conventions of ``torch.optim.Adafactor``: γ caps the relative step size ρ_t (Shazeer &
+Stern use 0.01), ε₁ floors V̂_t and the mean of R_t instead of being added to g², ε₁ = None
+is the machine epsilon of the parameter's dtype, and λ is decoupled with the learning rate
+γ (θ ← θ(1 − γλ)). α_t uses θ_{t−1} before the decay: the decay is applied before the kernel
+as for every optimizer, and the kernel recovers RMS(θ_{t−1}) = RMS(θ(1 − γλ)) / (1 − γλ),
+hence lr · weight_decay < 1. State for an m × n matrix: m + n numbers instead of Adam's 2mn.
+
+Keras' ``Adafactor`` adds ε₁ to g² (the paper's form), keeps R_t without its axis of length 1,
+and applies its decay before computing α_t: with a negligible ε₁ and no decay it computes the
+same steps (``epsilon_1=ε₁, epsilon_2=ε₂, clip_threshold=d, beta_2_decay=c``).
+""",
+    weight_decay="decoupled",
+    kernel_sees_weight_decay=True,
+    constraints=(_decay_below_one,),
+    test_shapes=((), (5,), (3, 4), (6, 2), (2, 3, 4)),
+    oracles=(
+        Oracle("torch", "Adafactor"),
+        Oracle(
+            "keras",
+            "Adafactor",
+            lambda h: (
+                dict(
+                    learning_rate=h["lr"],
+                    beta_2_decay=h["beta2_decay"],
+                    epsilon_1=h["eps"][0],
+                    epsilon_2=h["eps"][1],
+                    clip_threshold=h["d"],
+                )
+                if _tiny_eps1(h) and _no_decay(h)
+                else None
+            ),
+            note="ε₁ added to g²: negligible ε₁, no decay",
+        ),
+    ),
+    examples=(
+        dict(lr=2**-4),
+        dict(lr=2**-3, beta2_decay=-0.5, eps=(1e-30, 2**-4), d=2.0),
+        dict(lr=2**-4, eps=(1e-3, 1e-3), weight_decay=0.5),
+        dict(lr=2**-2, beta2_decay=-1.0, d=1.0, eps=(1e-200, 0.5)),
+    ),
+)
+
+
+MUON = OptimizerSpec(
+    name="Muon",
+    summary=(
+        "Muon (Jordan et al., 2024): momentum orthogonalised by a Newton–Schulz iteration, "
+        "for matrices."
+    ),
+    hyperparameters=(
+        _lr(1e-3),
+        _weight_decay(0.1),
+        Hyperparameter("momentum", 0.95, "μ", "momentum factor", 0.0, 1.0),
+        _flag("nesterov", True, "Nesterov momentum: orthogonalise (1 − μ) g_t + μ B_t"),
+        Hyperparameter(
+            "ns_coefficients",
+            (3.4445, -4.775, 2.0315),
+            "a, b, c",
+            "coefficients of the quintic Newton–Schulz polynomial",
+            kind="tuple",
+        ),
+        _eps(1e-7, "floor of ‖X‖_F in the normalisation"),
+        Hyperparameter(
+            "ns_steps", 5, "k", "Newton–Schulz iterations", 0, 100, strict=("high",), kind="int"
+        ),
+        Hyperparameter(
+            "adjust_lr_fn",
+            None,
+            "",
+            "lr scale: None or 'original' √max(1, A/B), 'match_rms_adamw' 0.2 √max(A, B)",
+            kind="choice",
+            choices=(None, "original", "match_rms_adamw"),
+        ),
+    ),
+    state=(StateField("momentum_buffer", "B_t", "momentum buffer"),),
+    math="""
+B_t = μ B_{t−1} + (1 − μ) g_t
+B̃_t = (1 − μ) g_t + μ B_t   if nesterov,  else  B̃_t = B_t
+O_t = NS_k(B̃_t), for an A × B matrix (transposed while A > B):
+    X_0 = B̃_t / max(‖B̃_t‖_F, ε)
+    X_j = a X_{j−1} + (b G + c G²) X_{j−1},   G = X_{j−1} X_{j−1}ᵀ
+γ̃ = γ √max(1, A/B)   or, with 'match_rms_adamw',  γ̃ = 0.2 γ √max(A, B)
+θ_t = θ_{t−1} − γ̃ O_t
+""",
+    notes="""
+NS_k pushes every singular value of B̃_t towards 1 (to about 0.7–1.2: the coefficients buy
+speed, not exactness), so O_t ≈ U Vᵀ of the SVD B̃_t = U S Vᵀ: every direction of the matrix
+moves by the same amount. The conventions of ``torch.optim.Muon``: the decay is decoupled
+with the unadjusted γ (θ ← θ(1 − γλ)), default λ = 0.1. Matrices only: use AdamW for
+biases, norms and embeddings.
+
+torch runs NS_k in bfloat16 (about 3 significant digits); here it runs in the parameter's
+dtype, so torch.optim.Muon agrees only to about 1e-2 (relative). The tests also compare
+:func:`newton_schulz` with a float64 NS written in torch operations, and torch.optim.Muon
+with its NS swapped for that one, to 1e-10. Keras' ``Muon`` is no oracle here: it keeps
+B_t/(1 − μ) (the scale NS removes), adds 1e-7 to ‖X‖_F instead of flooring it, scales as
+'match_rms_adamw' (``rms_rate=0.2``), and fails on float64 variables (its γ̃ multiplies by a
+float32 √max(A, B)).
+""",
+    weight_decay="decoupled",
+    ndims=(2,),
+    test_shapes=((3, 4), (6, 2), (5, 5)),
+    oracles=(
+        Oracle(
+            "torch", "Muon", variant="float64 newton-schulz", note="NS in the parameter's dtype"
+        ),
+        Oracle("torch", "Muon", rtol=3e-2, atol=3e-3, note="NS in bfloat16"),
+    ),
+    examples=(
+        dict(lr=2**-6),
+        dict(lr=2**-6, nesterov=False, momentum=0.875, weight_decay=0.0),
+        dict(lr=2**-5, adjust_lr_fn="match_rms_adamw", weight_decay=2**-3),
+        dict(lr=2**-6, adjust_lr_fn="match_rms_adamw", nesterov=False, ns_steps=3),
+        dict(lr=2**-6, adjust_lr_fn="original", momentum=0.5, eps=1e-3),
+    ),
+)
+
+
 SPECS: dict[str, OptimizerSpec] = {
-    spec.name: spec for spec in (SGD, ADAGRAD, RMSPROP, ADADELTA, ADAM, ADAMW, NADAM, LION)
-}
+    spec.name: spec
+    for spec in (
+        SGD, ADAGRAD, RMSPROP, ADADELTA, ADAM, ADAMW, NADAM, LION,
+        ADAFACTOR, MUON,
+    )
+}  # fmt: skip
 """Every optimizer of the course, by class name."""

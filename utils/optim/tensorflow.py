@@ -1,4 +1,5 @@
-"""SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW, NAdam and Lion as Keras 3 optimizers.
+"""SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW, NAdam, Lion, Adafactor and Muon as Keras 3
+optimizers.
 
 Same names, arguments, defaults and formulas as :mod:`torch.optim` and :mod:`utils.optim.numpy`
 (each class's docstring shows the algorithm, from :mod:`utils.optim.spec`), usable wherever a
@@ -21,8 +22,8 @@ the tests run the mapping. Two differences hold for all of them:
 
 - ``weight_decay``: Keras applies *decoupled* decay in every optimizer; here it means what the
   description says (L2 for SGD, Adagrad, RMSprop, Adadelta, Adam and NAdam; decoupled for AdamW,
-  Lion, and NAdam with ``decoupled_weight_decay=True``), applied to every variable (Keras'
-  ``exclude_from_weight_decay`` has no effect).
+  Lion, Adafactor, Muon, and NAdam with ``decoupled_weight_decay=True``),
+  applied to every variable (Keras' ``exclude_from_weight_decay`` has no effect).
 - The step counter t is Keras' ``optimizer.iterations + 1``, shared by all variables; torch counts
   per parameter. They differ only for variables that skip steps (no gradient).
 """
@@ -34,6 +35,7 @@ from numbers import Real
 from typing import ClassVar
 
 import keras
+import numpy as np
 from keras import ops
 
 from utils.optim import spec as specs
@@ -99,6 +101,8 @@ class Optimizer(keras.optimizers.Optimizer):
     def build(self, variables):
         if self.built:
             return
+        for variable in variables:
+            self.spec.check_param_shape(tuple(variable.shape))
         super().build(variables)
         self._slots = {}
         for field in self.spec.state:
@@ -108,9 +112,21 @@ class Optimizer(keras.optimizers.Optimizer):
                 getattr(self, field.initial) if isinstance(field.initial, str) else field.initial
             )
             # keras.initializers.Constant would round the value through float32
-            self._slots[field.name] = self.add_optimizer_variables(
-                variables, field.name, lambda shape, dtype, v=initial: ops.full(shape, v, dtype)
-            )
+            self._slots[field.name] = [
+                self._state_variable(field, variable, initial) for variable in variables
+            ]
+
+    def _state_variable(self, field, variable, initial):
+        """The state variable ``field`` of ``variable``, in the described shape (or ``None``)."""
+        shape = field.shape_for(tuple(variable.shape))
+        if shape is None:
+            return None
+        return self.add_variable(
+            shape,
+            initializer=lambda shape, dtype, v=initial: ops.full(shape, v, dtype),
+            dtype=variable.dtype,
+            name=f"{variable.path.replace('/', '_')}_{field.name}",
+        )
 
     def slot(self, name: str, variable):
         """The state variable ``name`` (as the description calls it) of ``variable``."""
@@ -282,3 +298,68 @@ class Lion(Optimizer):
         update = ops.sign(exp_avg * beta1 + grad * (1 - beta1))  # sign(c_t)
         self.assign_sub(variable, lr * update)  # θ_t = θ_{t−1} − γ sign(c_t)
         self.assign(exp_avg, exp_avg * beta2 + grad * (1 - beta2))  # m_t
+
+
+def _rms(x):
+    """RMS(a) = √mean(a²)."""
+    return ops.sqrt(ops.mean(ops.square(x)))
+
+
+class Adafactor(Optimizer):
+    spec = specs.ADAFACTOR
+
+    def kernel(self, grad, variable, lr):
+        dtype = variable.dtype
+        eps1, eps2 = self.eps
+        if eps1 is None:
+            eps1 = float(np.finfo(keras.backend.standardize_dtype(dtype)).eps)
+        step = self.step_count(dtype)
+        one_minus_beta2 = ops.power(step, _constant(self.beta2_decay, dtype))  # tᶜ
+        rho = ops.minimum(lr, 1 / ops.sqrt(step))  # ρ_t = min(γ, 1/√t)
+        # RMS(θ_{t−1}): the variable has been decayed by (1 − γλ) already
+        param_rms = _rms(variable) / (1 - lr * self.weight_decay)
+        alpha = ops.maximum(_constant(eps2, dtype), param_rms) * rho  # α_t
+        if len(variable.shape) >= 2:
+            row_var, col_var = self.slot("row_var", variable), self.slot("col_var", variable)
+            grad_squared = ops.square(grad)
+            # R_t = β̂₂,t R_{t−1} + (1 − β̂₂,t) mean_cols(g²), and C_t over the rows
+            row_mean = ops.mean(grad_squared, axis=-1, keepdims=True)
+            self.assign_add(row_var, (row_mean - row_var) * one_minus_beta2)
+            col_mean = ops.mean(grad_squared, axis=-2, keepdims=True)
+            self.assign_add(col_var, (col_mean - col_var) * one_minus_beta2)
+            # V̂_t = R_t C_t / max(mean_rows(R_t), ε₁)
+            row_mean_of_rows = ops.mean(row_var, axis=-2, keepdims=True)
+            var_estimate = row_var * col_var / ops.maximum(row_mean_of_rows, eps1)
+        else:
+            variance = self.slot("variance", variable)
+            self.assign_add(variance, (ops.square(grad) - variance) * one_minus_beta2)
+            var_estimate = variance
+        update = grad / ops.sqrt(ops.maximum(var_estimate, eps1 * eps1))  # U_t
+        update = update / ops.maximum(1.0, _rms(update) / self.d)  # Û_t
+        self.assign_sub(variable, alpha * update)  # θ_t = θ_{t−1} − α_t Û_t
+
+
+def _newton_schulz(matrix, steps: int, coefficients, eps: float):
+    """NS_k(M) in M's dtype: see utils.optim.numpy.newton_schulz."""
+    a, b, c = coefficients
+    tall = matrix.shape[0] > matrix.shape[1]
+    x = ops.transpose(matrix) if tall else matrix
+    x = x / ops.maximum(ops.sqrt(ops.sum(ops.square(x))), eps)  # X_0 = M / max(‖M‖_F, ε)
+    for _ in range(steps):
+        gram = ops.matmul(x, ops.transpose(x))  # G = X Xᵀ
+        x = a * x + ops.matmul(b * gram + c * ops.matmul(gram, gram), x)
+    return ops.transpose(x) if tall else x
+
+
+class Muon(Optimizer):
+    spec = specs.MUON
+
+    def kernel(self, grad, variable, lr):
+        momentum = self.momentum
+        buffer = self.slot("momentum_buffer", variable)
+        self.assign_add(buffer, (grad - buffer) * (1 - momentum))  # B_t, as torch's lerp
+        update = grad + (buffer - grad) * momentum if self.nesterov else buffer  # B̃_t
+        orthogonal = _newton_schulz(update, self.ns_steps, self.ns_coefficients, self.eps)
+        # γ̃ = γ √max(1, A/B), or 0.2 γ √max(A, B)
+        scale = specs.muon_lr(1.0, self.adjust_lr_fn, tuple(variable.shape))
+        self.assign_sub(variable, lr * scale * orthogonal)

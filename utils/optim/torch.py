@@ -1,4 +1,5 @@
-"""SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW, NAdam and Lion as ``torch.optim`` optimizers.
+"""SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW, NAdam, Lion, Adafactor and Muon as
+``torch.optim`` optimizers.
 
 Same arguments and formulas as :mod:`torch.optim` and :mod:`utils.optim.numpy` (each class's
 docstring shows the algorithm, from :mod:`utils.optim.spec`), and they work wherever
@@ -12,7 +13,8 @@ docstring shows the algorithm, from :mod:`utils.optim.spec`), and they work wher
 
 Each kernel updates a whole parameter group at once with ``torch._foreach_*`` operations — one
 call updates every tensor of a list — as ``torch.optim`` does by default on a GPU
-(``foreach=True``). Weight decay is applied by :class:`Optimizer` before the kernel runs, once
+(``foreach=True``); Adafactor and Muon, whose row means and matrix products differ per tensor,
+loop over the tensors. Weight decay is applied by :class:`Optimizer` before the kernel runs, once
 for every optimizer. Scalar state (the step counter t, NAdam's Π_t) is kept as Python numbers.
 """
 
@@ -52,6 +54,9 @@ class Optimizer(torch.optim.Optimizer):
 
     def __init__(self, params, *args, **kwargs):
         super().__init__(params, self.spec.bind(args, kwargs))
+        for group in self.param_groups:
+            for param in group["params"]:
+                self.spec.check_param_shape(tuple(param.shape))
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -74,13 +79,21 @@ class Optimizer(torch.optim.Optimizer):
         return loss
 
     def buffers(self, params, states, name: str, group) -> list[torch.Tensor]:
-        """The tensors ``state[name]``, created at their described initial value on first use."""
+        """The tensors ``state[name]``, created at their described initial value (and shape) on
+        first use; ``None`` for a parameter whose shape has no such field."""
         field = next(f for f in self.spec.state if f.name == name)
         initial = group[field.initial] if isinstance(field.initial, str) else field.initial
         for param, state in zip(params, states, strict=True):
-            if name not in state:
+            if name in state:
+                continue
+            shape = field.shape_for(tuple(param.shape))
+            if shape is None:
+                continue
+            if shape == tuple(param.shape):
                 state[name] = torch.full_like(param, initial, memory_format=torch.preserve_format)
-        return [state[name] for state in states]
+            else:
+                state[name] = param.new_full(shape, initial)
+        return [state.get(name) for state in states]
 
     @staticmethod
     def count_steps(states) -> list[int]:
@@ -253,3 +266,69 @@ class Lion(Optimizer):
         torch._foreach_sign_(updates)
         torch._foreach_add_(params, updates, alpha=-group["lr"])  # θ_t = θ_{t−1} − γ sign(c_t)
         torch._foreach_lerp_(exp_avgs, grads, 1 - beta2)  # m_t = β₂ m_{t−1} + (1 − β₂) g_t
+
+
+class Adafactor(Optimizer):
+    spec = specs.ADAFACTOR
+
+    def kernel(self, group, params, grads, states):
+        lr, decay, d = group["lr"], group["weight_decay"], group["d"]
+        steps = self.count_steps(states)
+        rows = self.buffers(params, states, "row_var", group)
+        cols = self.buffers(params, states, "col_var", group)
+        variances = self.buffers(params, states, "variance", group)
+        for param, grad, step, row_var, col_var, variance in zip(
+            params, grads, steps, rows, cols, variances, strict=True
+        ):
+            eps1, eps2 = group["eps"]
+            if eps1 is None:
+                eps1 = torch.finfo(param.dtype).eps
+            one_minus_beta2 = step ** group["beta2_decay"]  # 1 − β̂₂,t = tᶜ
+            rho = min(lr, 1 / math.sqrt(step))  # ρ_t = min(γ, 1/√t)
+            # RMS(θ_{t−1}): the parameter has been decayed by (1 − γλ) already
+            param_rms = param.norm().item() / math.sqrt(param.numel()) / (1 - lr * decay)
+            alpha = max(eps2, param_rms) * rho  # α_t = max(ε₂, RMS(θ_{t−1})) ρ_t
+            if grad.dim() >= 2:
+                row_var.lerp_(grad.square().mean(dim=-1, keepdim=True), one_minus_beta2)  # R_t
+                col_var.lerp_(grad.square().mean(dim=-2, keepdim=True), one_minus_beta2)  # C_t
+                # V̂_t = R_t C_t / max(mean_rows(R_t), ε₁)
+                var_estimate = row_var * col_var
+                var_estimate.div_(row_var.mean(dim=-2, keepdim=True).clamp_(min=eps1))
+            else:
+                variance.lerp_(grad.square(), one_minus_beta2)  # V̂_t
+                var_estimate = variance.clone()
+            update = var_estimate.clamp_(min=eps1 * eps1).rsqrt_().mul_(grad)  # U_t
+            update_rms = update.norm().item() / math.sqrt(update.numel())
+            # θ_t = θ_{t−1} − α_t U_t / max(1, RMS(U_t)/d)
+            param.add_(update, alpha=-alpha / max(1.0, update_rms / d))
+
+
+def _newton_schulz(matrix, steps: int, coefficients, eps: float) -> torch.Tensor:
+    """NS_k(M) in M's dtype (torch.optim.Muon casts to bfloat16): see utils.optim.numpy."""
+    a, b, c = coefficients
+    tall = matrix.size(0) > matrix.size(1)
+    x = matrix.T if tall else matrix
+    x = x / x.norm().clamp(min=eps)  # X_0 = M / max(‖M‖_F, ε)
+    for _ in range(steps):
+        gram = x @ x.T  # G = X Xᵀ
+        x = torch.addmm(x, torch.addmm(gram, gram, gram, beta=b, alpha=c), x, beta=a)
+    return x.T if tall else x
+
+
+class Muon(Optimizer):
+    spec = specs.MUON
+
+    def kernel(self, group, params, grads, states):
+        momentum = group["momentum"]
+        buffers = self.buffers(params, states, "momentum_buffer", group)
+        torch._foreach_lerp_(buffers, grads, 1 - momentum)  # B_t = μ B_{t−1} + (1 − μ) g_t
+        if group["nesterov"]:
+            updates = torch._foreach_lerp(grads, buffers, momentum)  # (1 − μ) g_t + μ B_t
+        else:
+            updates = buffers
+        for param, update in zip(params, updates, strict=True):
+            orthogonal = _newton_schulz(
+                update, group["ns_steps"], group["ns_coefficients"], group["eps"]
+            )
+            adjusted_lr = specs.muon_lr(group["lr"], group["adjust_lr_fn"], param.shape)
+            param.add_(orthogonal, alpha=-adjusted_lr)  # θ_t = θ_{t−1} − γ̃ O_t
