@@ -171,8 +171,21 @@ def global_norm(grads) -> float:
     uses.
     """
     grads, _ = _as_array_list(grads, "grads")
-    per_tensor_norms = np.array([np.linalg.norm(g.ravel()) for g in grads])
-    return float(np.linalg.norm(per_tensor_norms))
+    return _norm(np.array([_norm(g) for g in grads]))
+
+
+def _norm(x) -> float:
+    """‖x‖₂ without underflow or overflow: x is scaled by a power of two (exactly) first.
+
+    Squaring 1e-183 underflows to 0, so a plain √(Σ x²) would call that gradient zero; torch's
+    norm does not, and neither does this.
+    """
+    x = np.ravel(x)
+    largest = float(np.max(np.abs(x))) if x.size else 0.0
+    if largest == 0.0 or not np.isfinite(largest):
+        return float(np.linalg.norm(x))
+    scale = 2.0 ** np.frexp(largest)[1]
+    return float(scale * np.linalg.norm(x / scale))
 
 
 def _clip_coefficient(norm: float, max_norm: float, eps: float) -> float:
@@ -195,9 +208,7 @@ def clip_grad_norm(grad, max_norm: float, eps: float = TORCH_CLIP_EPS):
     _check_positive(max_norm, "max_norm")
     _check_non_negative(eps, "eps")
     grads, was_single = _as_array_list(grad, "grad")
-    clipped = [
-        g * _clip_coefficient(float(np.linalg.norm(g.ravel())), max_norm, eps) for g in grads
-    ]
+    clipped = [g * _clip_coefficient(_norm(g), max_norm, eps) for g in grads]
     return _same_structure(clipped, was_single)
 
 
