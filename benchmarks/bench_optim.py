@@ -2,17 +2,18 @@
 
     python benchmarks/bench_optim.py [--rounds 5] [--steps-per-round 5] [--size 10_000_000]
 
-For Adam, SGD with momentum and Adafactor, every implementation gets its own copy of the
-parameters (four tensors summing to ``--size`` numbers: vectors, and matrices of 2,000 columns
-for Adafactor, whose state is factored for matrices) and fixed gradients; Muon, whose
-Newton–Schulz iteration multiplies matrices, gets four 1024 × 512 matrices (2 M numbers). The
-steps are timed in rounds, a few steps of each implementation per round, so that a busy machine
-slows them all alike; the table shows the median time per step and the ratio to the framework's
-own optimizer:
+For Adam, SGD with momentum, Adafactor and schedule-free AdamW, every implementation gets its
+own copy of the parameters (four tensors summing to ``--size`` numbers: vectors, and matrices of
+2,000 columns for Adafactor, whose state is factored for matrices) and fixed gradients; Muon,
+whose Newton–Schulz iteration multiplies matrices, gets four 1024 × 512 matrices (2 M numbers).
+The steps are timed in rounds, a few steps of each implementation per round, so that a busy
+machine slows them all alike; the table shows the median time per step and the ratio to the
+framework's own optimizer:
 
 - ``utils.optim.numpy`` and ``utils.optim.torch`` against ``torch.optim`` with ``foreach=True``
   (``fused=True`` is shown for information: a single C++ kernel per step; torch's Muon has
-  neither, and is the reference as it is, with its Newton–Schulz in bfloat16);
+  neither, and is the reference as it is, with its Newton–Schulz in bfloat16; schedule-free
+  AdamW is compared with the authors' ``schedulefree.AdamWScheduleFree``);
 - ``utils.optim.tensorflow`` against ``keras.optimizers``, both in a ``tf.function``.
 
 It also measures, with :mod:`tracemalloc`, the peak memory a NumPy step allocates, next to the
@@ -34,6 +35,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+import schedulefree  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import torch  # noqa: E402
 
@@ -46,12 +48,17 @@ SETTINGS = {  # the hyper-parameters of each benchmarked optimizer, torch's name
     "SGD": dict(lr=1e-2, momentum=0.9),
     "Adafactor": dict(lr=1e-2),
     "Muon": dict(lr=1e-3),
+    "ScheduleFreeAdamW": dict(lr=2.5e-3),
 }
-TORCH_VARIANTS = {  # the torch.optim options each optimizer has
+TORCH_CLASSES = {  # the torch optimizer each one is compared with: torch.optim's, if it has it
+    "ScheduleFreeAdamW": ("schedulefree.AdamWScheduleFree", schedulefree.AdamWScheduleFree),
+}
+TORCH_VARIANTS = {  # the options each torch optimizer has
     "Adam": {"foreach": dict(foreach=True), "fused": dict(fused=True)},
     "SGD": {"foreach": dict(foreach=True), "fused": dict(fused=True)},
     "Adafactor": {"foreach": dict(foreach=True)},
     "Muon": {"(bfloat16 NS)": {}},
+    "ScheduleFreeAdamW": {"foreach": dict(foreach=True)},
 }
 GOALS = {"utils.optim.numpy": 1.5, "utils.optim.torch": 1.2, "utils.optim.tensorflow": 1.2}
 
@@ -60,7 +67,12 @@ def reference_of(name: str, label: str) -> str:
     """The framework optimizer an implementation is compared with."""
     if label in ("keras.optimizers", "utils.optim.tensorflow"):
         return "keras.optimizers"
-    return "torch.optim " + next(iter(TORCH_VARIANTS[name]))
+    return torch_class(name)[0] + " " + next(iter(TORCH_VARIANTS[name]))
+
+
+def torch_class(name: str) -> tuple[str, type]:
+    """(label, class) of the torch optimizer that ``name`` is compared with."""
+    return TORCH_CLASSES.get(name, ("torch.optim", getattr(torch.optim, name, None)))
 
 
 def make_arrays(size: int, seed: int, name: str = "Adam") -> list[np.ndarray]:
@@ -134,11 +146,13 @@ def torch_steps(name, values, grads):
         for param, grad in zip(params, grads, strict=True):
             param.grad = torch.from_numpy(grad)
         optimizer = optimizer_class(params, **SETTINGS[name], **options)
+        if hasattr(optimizer, "train"):  # schedule-free optimizers step in train mode
+            optimizer.train()
         return optimizer.step
 
-    torch_class = getattr(torch.optim, name)
+    label, reference = torch_class(name)
     return [
-        (f"torch.optim {variant}", make(torch_class, **options))
+        (f"{label} {variant}", make(reference, **options))
         for variant, options in TORCH_VARIANTS[name].items()
     ] + [("utils.optim.torch", make(getattr(torch_optim, name)))]
 

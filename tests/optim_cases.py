@@ -11,11 +11,12 @@ mapping of conventions); this module turns them into
 - ``random_hyperparameters(spec, oracle)``: hypothesis strategies over the valid ranges;
 - ``invalid_hyperparameters(spec)``: values just outside each range.
 
-The torch oracle is ``torch.optim`` with ``foreach=False`` (its plain per-tensor loop), run with
-torch's default dtype set to float64: torch keeps scalar state (step counts, NAdam's Π_t) in
-tensors of the default dtype. The Keras oracle runs ``apply_gradients`` in a ``tf.function``.
-Learning rates are powers of two and Keras examples use values float32 holds exactly: Keras
-keeps ``learning_rate``, β's and accumulators in float32, and such values survive that rounding.
+The torch oracle is ``torch.optim`` with ``foreach=False`` (its plain per-tensor loop), or the
+authors' ``schedulefree`` package, run with torch's default dtype set to float64: torch keeps
+scalar state (step counts, NAdam's Π_t) in tensors of the default dtype. The Keras oracle runs
+``apply_gradients`` in a ``tf.function``. Learning rates are powers of two and Keras examples
+use values float32 holds exactly: Keras keeps ``learning_rate``, β's and accumulators in
+float32, and such values survive that rounding.
 """
 
 from __future__ import annotations
@@ -164,9 +165,44 @@ def float64_newton_schulz():
         muon._zeropower_via_newtonschulz = original
 
 
+KERAS_SCHEDULE_FREE_READ = "momentum_old = momentum.value"
+"""The line of Keras' ScheduleFreeAdamW.update_step that keeps a reference to z, not its value."""
+
+
+@contextmanager
+def keras_schedule_free_with_previous_z():
+    """keras.optimizers.ScheduleFreeAdamW with z_{t−1} copied before z is updated.
+
+    Keras' ``momentum.value`` is the variable itself, so after ``assign_sub`` it reads z_t and
+    x_{t−1} = (y_{t−1} − (1 − β₁) z)/β₁ comes out wrong. The variant copies the value instead;
+    it fails loudly if Keras' line changes (``test_keras_schedule_free_reads_the_updated_z``
+    checks that the unpatched optimizer still differs).
+    """
+    import inspect
+    import textwrap
+
+    from keras.src.optimizers import schedule_free_adamw as module
+
+    cls = module.ScheduleFreeAdamW
+    source = textwrap.dedent(inspect.getsource(cls.update_step))
+    assert KERAS_SCHEDULE_FREE_READ in source, (
+        "Keras' ScheduleFreeAdamW changed: revise the variant"
+    )
+    source = source.replace(KERAS_SCHEDULE_FREE_READ, "momentum_old = ops.copy(momentum.value)")
+    namespace: dict = {}
+    exec(compile(source, module.__file__, "exec"), vars(module), namespace)  # noqa: S102
+    original = cls.update_step
+    cls.update_step = namespace["update_step"]
+    try:
+        yield
+    finally:
+        cls.update_step = original
+
+
 ORACLE_VARIANTS = {
     "": contextmanager(lambda: (yield)),
     "float64 newton-schulz": float64_newton_schulz,
+    "x from the previous z": keras_schedule_free_with_previous_z,
 }
 """The changes the tests make to a framework optimizer, by ``Oracle.variant``."""
 
@@ -202,20 +238,37 @@ def _keras_loop(make_optimizer, params, grads, lrs, graph: bool = True) -> list[
     return [v.numpy() for v in variables]
 
 
+def _torch_oracle_class(oracle: Oracle):
+    """``torch.optim.<name>``, or ``schedulefree.<name>`` (the authors' torch package)."""
+    import torch
+
+    if oracle.library == "schedulefree":
+        import schedulefree
+
+        return getattr(schedulefree, oracle.name), {}
+    options = {"foreach": False} if oracle.name != "Muon" else {}  # Muon has no foreach
+    return getattr(torch.optim, oracle.name), options
+
+
 def run_oracle(oracle: Oracle, kwargs, params, grads, lrs) -> list[np.ndarray]:
     """Final parameters after the steps of the framework's own optimizer."""
     theirs = oracle.translate(kwargs)
-    if oracle.library == "torch":
+    if oracle.library in ("torch", "schedulefree"):
         import torch
 
-        options = {"foreach": False} if oracle.name != "Muon" else {}  # Muon has no foreach
+        cls, options = _torch_oracle_class(oracle)
         with torch_scalar_state_in_float64(), ORACLE_VARIANTS[oracle.variant]():
             tensors = [torch.tensor(p, requires_grad=True) for p in params]
-            optimizer = getattr(torch.optim, oracle.name)(tensors, **theirs, **options)
+            optimizer = cls(tensors, **theirs, **options)
+            if hasattr(optimizer, "train"):  # schedulefree steps only in train mode
+                optimizer.train()
             return _torch_loop(optimizer, tensors, grads, lrs)
     import keras
 
-    return _keras_loop(lambda: getattr(keras.optimizers, oracle.name)(**theirs), params, grads, lrs)
+    with ORACLE_VARIANTS[oracle.variant]():
+        return _keras_loop(
+            lambda: getattr(keras.optimizers, oracle.name)(**theirs), params, grads, lrs
+        )
 
 
 def oracle_id(oracle: Oracle) -> str:

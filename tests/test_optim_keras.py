@@ -168,3 +168,27 @@ def test_keras_nadam_is_torch_nadam_with_momentum_decay_one(weight_decay):
     assert_same(run_class(optim.NAdam, momentum_decay=1.0, **kwargs), theirs, rtol=1e-6)
     # torch's default ψ = 0.004 keeps μ_t near β₁/2 for thousands of steps: another optimizer.
     assert max_difference(run_class(optim.NAdam, **kwargs), theirs) > 1e-3
+
+
+def test_keras_schedule_free_reads_the_updated_z():
+    """Keras' ScheduleFreeAdamW agrees with ours at the first step, then drifts: it rebuilds
+    x_{t−1} from z_t (``optim_cases.keras_schedule_free_with_previous_z`` copies z_{t−1}, and
+    with that one change the harness finds the two equal to 1e-10)."""
+    betas = (BETA1, BETA2)
+    keras_optimizer = keras.optimizers.ScheduleFreeAdamW(
+        learning_rate=LR, beta_1=BETA1, beta_2=BETA2
+    )
+    variables = [keras.Variable(p) for p in PARAMS]
+    params = [p.copy() for p in PARAMS]
+    ours = optim.ScheduleFreeAdamW(params, lr=LR, betas=betas)
+    gaps = []
+    for step_grads in GRADS[:5]:
+        keras_optimizer.apply_gradients(
+            zip([tf.constant(g) for g in step_grads], variables, strict=True)
+        )
+        ours.step(step_grads)
+        gaps.append(
+            max(np.abs(v.numpy() - p).max() for v, p in zip(variables, params, strict=True))
+        )
+    assert gaps[0] < 1e-12, "the first step, where x_0 = z_0, should agree"
+    assert min(gaps[1:]) > 1e-5, gaps

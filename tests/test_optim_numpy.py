@@ -343,3 +343,32 @@ def test_weight_decay_kinds_are_pieces_outside_the_kernels():
     np.testing.assert_allclose(decoupled_param, 2.0 * (1 - 0.1 * 0.5))
     np.testing.assert_allclose(optim.l2(np.ones(2), theta, 0.5), [2.0, 2.0])
     np.testing.assert_allclose(optim.decoupled_decay(theta, 0.1, 0.5), [1.9])
+
+
+def test_schedule_free_average_is_the_mean_of_the_z_sequence():
+    """Without warm-up the weights w_t are equal: x_t is the plain mean of z_1 ... z_t, the
+    parameters are y_t = (1 − β₁) z_t + β₁ x_t, and z_0 = x_0 are copies of θ_0."""
+    rng = np.random.default_rng(3)
+    theta = rng.standard_normal(4)
+    state = optim.init_state("ScheduleFreeAdamW", theta)
+    assert state.z is not theta and state.x is not theta
+    np.testing.assert_array_equal(state.z, theta)
+    zs = []
+    for _ in range(20):
+        param, state = optim.schedulefreeadamw_step(
+            theta, rng.standard_normal(4), state, lr=0.1, betas=(0.9, 0.99)
+        )
+        zs.append(state.z)
+        np.testing.assert_allclose(state.x, np.mean(zs, axis=0), rtol=1e-12)
+        np.testing.assert_allclose(param, 0.1 * state.z + 0.9 * state.x, rtol=1e-12)
+        theta = param
+    assert state.weight_sum == pytest.approx(20 * 0.1**2)
+
+
+def test_schedule_free_decay_pulls_z_towards_zero_at_y():
+    """With g = 0 the only change of z is −γλ y_{t−1}: z_1 = θ_0 (1 − γλ)."""
+    theta = np.array([2.0, -4.0])
+    state = optim.init_state("ScheduleFreeAdamW", theta)
+    param, state = optim.schedulefreeadamw_step(theta, np.zeros(2), state, lr=0.1, weight_decay=0.5)
+    np.testing.assert_allclose(state.z, theta * (1 - 0.05))
+    np.testing.assert_allclose(param, state.z)  # c_1 = 1: x_1 = z_1 = y_1

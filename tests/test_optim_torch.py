@@ -215,3 +215,37 @@ def test_adafactor_state_is_row_and_column_means_as_torch_keeps_them():
     for name in ("row_var", "col_var"):
         assert ours.state[weight][name].shape == theirs.state[weight][name].shape
     assert "variance" not in ours.state[weight]
+
+
+def test_schedule_free_eval_and_train_swap_the_average_in_and_out_as_the_authors_package():
+    """eval() puts x_t in the parameters, as schedulefree's eval(); train() restores y_t
+    exactly; a step in eval mode is refused. Groups with their own rates train as usual."""
+    import schedulefree
+
+    torch.manual_seed(0)
+    x, y = torch.randn(32, 3, dtype=torch.float64), torch.randn(32, 1, dtype=torch.float64)
+    models, optimizers = [], []
+    for cls in (optim.ScheduleFreeAdamW, schedulefree.AdamWScheduleFree):
+        torch.manual_seed(1)
+        model = torch.nn.Linear(3, 1).double()
+        groups = [{"params": [model.weight], "lr": 0.05}, {"params": [model.bias]}]
+        models.append(model)
+        optimizers.append(cls(groups, lr=0.02, weight_decay=0.1, warmup_steps=3))
+    optimizers[1].train()
+    for _ in range(15):
+        for model, optimizer in zip(models, optimizers, strict=True):
+            optimizer.zero_grad()
+            torch.nn.functional.mse_loss(model(x), y).backward()
+            optimizer.step()
+    ours, theirs = models
+    training_point = [p.detach().clone() for p in ours.parameters()]
+    for optimizer in optimizers:
+        optimizer.eval()
+    for mine, reference in zip(ours.parameters(), theirs.parameters(), strict=True):
+        torch.testing.assert_close(mine, reference, rtol=1e-10, atol=1e-12)
+    assert not torch.equal(ours.weight, training_point[0])
+    with pytest.raises(RuntimeError, match="train"):
+        optimizers[0].step()
+    optimizers[0].train()
+    for mine, saved in zip(ours.parameters(), training_point, strict=True):
+        torch.testing.assert_close(mine, saved, rtol=0, atol=0)

@@ -1,5 +1,5 @@
 """Optimizers from scratch in NumPy: SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW, NAdam, Lion,
-Adafactor and Muon.
+Adafactor, Muon and schedule-free AdamW.
 
 Each optimizer comes in two forms, side by side, tested equal.
 
@@ -98,6 +98,8 @@ def init_state(name: str, param, **hyperparameters) -> NamedTuple:
         shape = None if field.scalar else field.shape_for(param.shape)
         if field.scalar:
             values.append(initial)
+        elif field.starts_at_param:
+            values.append(np.array(param, copy=True))
         elif field.needed_if or shape is None:
             values.append(None)
         else:
@@ -129,7 +131,7 @@ def _kernel_arguments(spec: OptimizerSpec, hyper: dict) -> dict:
     """The hyper-parameters a kernel sees: not the weight decay, not the initial state."""
     initial = {f.initial for f in spec.state if isinstance(f.initial, str)}
     skip = {"decoupled_weight_decay", *initial}
-    if not spec.kernel_sees_weight_decay:
+    if not spec.kernel_gets_weight_decay:
         skip.add("weight_decay")
     return {name: value for name, value in hyper.items() if name not in skip}
 
@@ -702,6 +704,61 @@ def _muon_fast(param, grad, state, *, lr, momentum, nesterov, ns_coefficients, e
 
 
 # ---------------------------------------------------------------------------------------------
+# Schedule-free AdamW: steps on z, an average x, gradients at their interpolation y
+# ---------------------------------------------------------------------------------------------
+
+
+def _schedule_free_scalars(state, *, lr, warmup_steps, r, weight_lr_power):
+    """(t, γ_t, γ_max, S_t, c_t) at the next step: the warmed-up rate and the average's weight."""
+    step = state.step + 1
+    scheduled_lr = lr * min(1.0, step / warmup_steps) if warmup_steps else lr  # γ_t
+    lr_max = max(state.lr_max, scheduled_lr)  # γ_max
+    weight = step**r * lr_max**weight_lr_power  # w_t = tʳ γ_maxᵖ
+    weight_sum = state.weight_sum + weight  # S_t
+    return step, scheduled_lr, lr_max, weight_sum, weight / weight_sum if weight_sum else 0.0
+
+
+def schedulefreeadamw(param, grad, state, *, lr, betas, eps, weight_decay, warmup_steps, r,
+                      weight_lr_power):  # fmt: skip
+    beta1, beta2 = betas
+    step, scheduled_lr, lr_max, weight_sum, c = _schedule_free_scalars(
+        state, lr=lr, warmup_steps=warmup_steps, r=r, weight_lr_power=weight_lr_power
+    )
+    exp_avg_sq = beta2 * state.exp_avg_sq + (1 - beta2) * grad**2  # v_t
+    denom = np.sqrt(exp_avg_sq / (1 - beta2**step)) + eps  # √v̂_t + ε
+    # z_t = z_{t−1} − γ_t λ y_{t−1} − γ_t g_t / (√v̂_t + ε); param is y_{t−1}
+    z = state.z - scheduled_lr * weight_decay * param - scheduled_lr * grad / denom
+    x = (1 - c) * state.x + c * z  # x_t = (1 − c_t) x_{t−1} + c_t z_t
+    param = (1 - beta1) * z + beta1 * x  # θ_t = y_t
+    return param, state._replace(
+        step=step, z=z, x=x, exp_avg_sq=exp_avg_sq, lr_max=lr_max, weight_sum=weight_sum
+    )
+
+
+def _schedule_free_fast(blocks, param, state, *, lr, betas, eps, weight_decay, warmup_steps, r,
+                        weight_lr_power):  # fmt: skip
+    beta1, beta2 = betas
+    step, scheduled_lr, lr_max, weight_sum, c = _schedule_free_scalars(
+        state, lr=lr, warmup_steps=warmup_steps, r=r, weight_lr_power=weight_lr_power
+    )
+    bias_correction2_sqrt = math.sqrt(1 - beta2**step)
+    for y, grad, z, x, exp_avg_sq, (work, spare) in blocks(state.z, state.x, state.exp_avg_sq):
+        exp_avg_sq *= beta2
+        exp_avg_sq += np.multiply(np.square(grad, out=work), 1 - beta2, out=work)
+        denom = np.sqrt(exp_avg_sq, out=work)
+        denom /= bias_correction2_sqrt
+        denom += eps
+        if weight_decay:
+            z -= np.multiply(y, scheduled_lr * weight_decay, out=spare)
+        z -= np.multiply(np.divide(grad, denom, out=work), scheduled_lr, out=work)
+        x *= 1 - c
+        x += np.multiply(z, c, out=work)
+        np.multiply(x, beta1, out=y)
+        y += np.multiply(z, 1 - beta1, out=work)
+    return state._replace(step=step, lr_max=lr_max, weight_sum=weight_sum)
+
+
+# ---------------------------------------------------------------------------------------------
 # Each description joined to its two forms
 # ---------------------------------------------------------------------------------------------
 
@@ -718,6 +775,7 @@ nadam_step = _reading_step(specs.NADAM, nadam)
 lion_step = _reading_step(specs.LION, lion)
 adafactor_step = _reading_step(specs.ADAFACTOR, adafactor)
 muon_step = _reading_step(specs.MUON, muon)
+schedulefreeadamw_step = _reading_step(specs.SCHEDULE_FREE_ADAMW, schedulefreeadamw)
 
 
 class SGD(Optimizer):
@@ -764,6 +822,10 @@ class Adafactor(Optimizer):
 
 class Muon(Optimizer):
     spec, fast, blocked = specs.MUON, _muon_fast, False
+
+
+class ScheduleFreeAdamW(Optimizer):
+    spec, fast = specs.SCHEDULE_FREE_ADAMW, _schedule_free_fast
 
 
 STEP_FUNCTIONS: dict[str, Callable] = {

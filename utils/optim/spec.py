@@ -15,7 +15,9 @@ optimizer applies, and each framework module writes the two kinds once:
 
 - ``"l2"``: L2 regularisation, g ← g + λθ, before the kernel sees the gradient;
 - ``"decoupled"``: θ ← θ(1 − γλ), before the kernel updates θ (Loshchilov & Hutter, 2019);
-- ``"choice"``: L2, or decoupled when the ``decoupled_weight_decay`` argument is true.
+- ``"choice"``: L2, or decoupled when the ``decoupled_weight_decay`` argument is true;
+- ``"kernel"``: the kernel applies λ itself, where its math says (schedule-free AdamW decays
+  the sequence z_t at the point y_{t−1}, which is neither of the two kinds).
 
 This module imports no array library, so that it can be read (and imported) on its own.
 """
@@ -23,6 +25,7 @@ This module imports no array library, so that it can be read (and imported) on i
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from numbers import Real
@@ -148,7 +151,8 @@ class StateField:
     ``None`` until the first step that uses it. ``scalar`` fields are Python numbers (the step
     counter), the others arrays shaped like the parameter, unless ``shape`` maps the parameter's
     shape to the field's (Adafactor's row and column statistics) or to ``None``: the field does
-    not exist for that parameter and stays ``None``.
+    not exist for that parameter and stays ``None``. ``starts_at_param``: the array starts as a
+    copy of the parameter, not at ``initial`` (schedule-free AdamW's z_0 = x_0 = θ_0).
     """
 
     name: str
@@ -158,6 +162,7 @@ class StateField:
     needed_if: str | None = None
     scalar: bool = False
     shape: Callable[[tuple], tuple | None] | None = None
+    starts_at_param: bool = False
 
     def shape_for(self, param_shape: tuple) -> tuple | None:
         """The field's shape for a parameter of ``param_shape`` (``None``: no such field)."""
@@ -211,7 +216,13 @@ class OptimizerSpec:
     # ``ndims``: the numbers of dimensions a parameter may have (``None``: any); Muon takes
     # matrices only. ``test_shapes``: the parameter shapes the tests use instead of the
     # default ones. ``kernel_sees_weight_decay``: the kernel also receives λ (the decay itself is
-    # still applied before it; Adafactor needs RMS(θ_{t−1}) of the undecayed θ).
+    # still applied before it; Adafactor needs RMS(θ_{t−1}) of the undecayed θ); it is implied
+    # by ``weight_decay="kernel"``, where the kernel applies the decay.
+
+    @property
+    def kernel_gets_weight_decay(self) -> bool:
+        """Whether the kernels receive ``weight_decay`` among their arguments."""
+        return self.kernel_sees_weight_decay or self.weight_decay == "kernel"
 
     def check_param_shape(self, shape: tuple, index: int | None = None) -> None:
         """Raise ``ValueError`` naming the shape of a parameter this optimizer does not take."""
@@ -269,7 +280,7 @@ class OptimizerSpec:
             return None
         if self.weight_decay == "choice":
             return "decoupled" if hyper["decoupled_weight_decay"] else "l2"
-        return self.weight_decay
+        return self.weight_decay  # "l2", "decoupled", or "kernel": the kernel applies it
 
     def signature_text(self) -> str:
         return ", ".join(f"{h.name}={h.default!r}" for h in self.hyperparameters)
@@ -287,6 +298,7 @@ class OptimizerSpec:
                 "``weight_decay`` λ is L2 (g_t ← g_t + λθ_{t−1}), or decoupled "
                 "(θ_{t−1} ← θ_{t−1}(1 − γλ)) with ``decoupled_weight_decay=True``."
             ),
+            "kernel": "``weight_decay`` λ is applied inside the step, as the lines above show.",
         }[self.weight_decay]
         parts = [
             f"{self.summary}",
@@ -979,11 +991,102 @@ float32 √max(A, B)).
 )
 
 
+def _float32_exact(value: float) -> bool:
+    """Whether float32 holds ``value`` exactly (Keras rounds some constants through float32)."""
+    return struct.unpack("f", struct.pack("f", value))[0] == value
+
+
+def _keras_schedule_free(h) -> dict | None:
+    """Keras weights the average by 1/t: ours too without warm-up, or with weight_lr_power = 0."""
+    beta1, beta2 = h["betas"]
+    uniform = h["r"] == 0 and (h["warmup_steps"] == 0 or h["weight_lr_power"] == 0)
+    if not (uniform and _no_decay(h) and _float32_exact(beta1) and _float32_exact(beta2)):
+        return None
+    return dict(
+        learning_rate=h["lr"],
+        beta_1=beta1,
+        beta_2=beta2,
+        epsilon=h["eps"],
+        warmup_steps=h["warmup_steps"],
+    )
+
+
+SCHEDULE_FREE_ADAMW = OptimizerSpec(
+    name="ScheduleFreeAdamW",
+    summary=(
+        "Schedule-free AdamW (Defazio et al., 2024): no learning-rate schedule; the parameters "
+        "hold y_t, the model is evaluated at the average x_t."
+    ),
+    hyperparameters=(
+        _lr(2.5e-3),
+        _betas((0.9, 0.999), "interpolation y = (1 − β₁) z + β₁ x; decay rate of v_t"),
+        _eps(1e-8),
+        _weight_decay(),
+        Hyperparameter(
+            "warmup_steps", 0, "W", "linear warm-up of γ over the first W steps", 0, kind="int"
+        ),
+        Hyperparameter("r", 0.0, "r", "polynomial weighting of the average, tʳ", low=0.0),
+        Hyperparameter(
+            "weight_lr_power", 2.0, "p", "weight of step t in the average: γ_max,tᵖ", low=0.0
+        ),
+    ),
+    state=(
+        STEP,
+        StateField("z", "z_t", "the sequence the steps are taken on", starts_at_param=True),
+        StateField("x", "x_t", "the average of the z's, where to evaluate", starts_at_param=True),
+        StateField("exp_avg_sq", "v_t", "second moment"),
+        StateField("lr_max", "γ_max", "the largest γ_t so far", initial=0.0, scalar=True),
+        StateField("weight_sum", "S_t", "the sum of the weights w_1 ... w_t", scalar=True),
+    ),
+    math="""
+γ_t = γ min(1, t/W)                        (γ_t = γ without warm-up, W = 0)
+γ_max = max(γ_max, γ_t),  w_t = tʳ γ_maxᵖ,  S_t = S_{t−1} + w_t,  c_t = w_t / S_t
+v_t = β₂ v_{t−1} + (1 − β₂) g_t²           (g_t is the gradient at θ_{t−1} = y_{t−1})
+z_t = z_{t−1} − γ_t λ y_{t−1} − γ_t g_t / (√(v_t / (1 − β₂ᵗ)) + ε)
+x_t = (1 − c_t) x_{t−1} + c_t z_t
+θ_t = y_t = (1 − β₁) z_t + β₁ x_t
+""",
+    notes="""
+The parameters hold y_t, where the gradient is taken; evaluate (and save) the model at x_t,
+``state.x``. Without warm-up, w_t is constant and x_t the uniform average of z_1 ... z_t.
+The conventions of the authors' package ``schedulefree`` (``AdamWScheduleFree``, the oracle
+of the tests): λ decays z at y_{t−1}, and the weights use the largest γ_t so far. It keeps
+x_t implicit, (y_t − (1 − β₁) z_t)/β₁, and swaps it into the parameters with
+``optimizer.eval()``; here x_t is stored, one more parameter-sized buffer.
+
+Keras' ``ScheduleFreeAdamW`` (3.15) weights by c_t = 1/t, applies its decay to y, and
+recovers x_{t−1} from y_{t−1} and z_t, read after z has been updated, instead of z_{t−1}: from
+the second step on it follows a different trajectory. With the same inputs and x_{t−1} taken
+from z_{t−1}, it computes the same steps.
+""",
+    weight_decay="kernel",
+    oracles=(
+        Oracle("schedulefree", "AdamWScheduleFreeReference", note="the authors' x_t kept"),
+        Oracle("schedulefree", "AdamWScheduleFree", note="the authors' fast form"),
+        Oracle(
+            "keras",
+            "ScheduleFreeAdamW",
+            _keras_schedule_free,
+            variant="x from the previous z",
+            note="uniform average, no decay",
+        ),
+    ),
+    examples=(
+        dict(lr=2**-5),
+        dict(lr=2**-5, betas=(0.875, 1 - 2**-10), eps=1e-300),
+        dict(lr=2**-4, weight_decay=0.25, betas=(0.5, 0.75)),
+        dict(lr=2**-4, warmup_steps=10),
+        dict(lr=2**-4, warmup_steps=10, weight_lr_power=0.0, betas=(0.75, 0.9375)),
+        dict(lr=2**-5, r=1.0, weight_lr_power=1.0, eps=1e-3),
+    ),
+)
+
+
 SPECS: dict[str, OptimizerSpec] = {
     spec.name: spec
     for spec in (
         SGD, ADAGRAD, RMSPROP, ADADELTA, ADAM, ADAMW, NADAM, LION,
-        ADAFACTOR, MUON,
+        ADAFACTOR, MUON, SCHEDULE_FREE_ADAMW,
     )
 }  # fmt: skip
 """Every optimizer of the course, by class name."""

@@ -1,5 +1,5 @@
-"""SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW, NAdam, Lion, Adafactor and Muon as Keras 3
-optimizers.
+"""SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW, NAdam, Lion, Adafactor, Muon and schedule-free
+AdamW as Keras 3 optimizers.
 
 Same names, arguments, defaults and formulas as :mod:`torch.optim` and :mod:`utils.optim.numpy`
 (each class's docstring shows the algorithm, from :mod:`utils.optim.spec`), usable wherever a
@@ -106,7 +106,7 @@ class Optimizer(keras.optimizers.Optimizer):
         super().build(variables)
         self._slots = {}
         for field in self.spec.state:
-            if field.scalar or (field.needed_if and not getattr(self, field.needed_if)):
+            if field is specs.STEP or (field.needed_if and not getattr(self, field.needed_if)):
                 continue  # t is Keras' iterations + 1; a field not needed is not created
             initial = (
                 getattr(self, field.initial) if isinstance(field.initial, str) else field.initial
@@ -117,16 +117,21 @@ class Optimizer(keras.optimizers.Optimizer):
             ]
 
     def _state_variable(self, field, variable, initial):
-        """The state variable ``field`` of ``variable``, in the described shape (or ``None``)."""
-        shape = field.shape_for(tuple(variable.shape))
+        """The state variable ``field`` of ``variable``, in the described shape (or ``None``):
+        a float64 number per variable for a scalar field (NAdam's Π_t; torch and NumPy keep
+        these as Python floats), a copy of the variable for a field that starts at it."""
+        shape = () if field.scalar else field.shape_for(tuple(variable.shape))
         if shape is None:
             return None
-        return self.add_variable(
+        state = self.add_variable(
             shape,
             initializer=lambda shape, dtype, v=initial: ops.full(shape, v, dtype),
-            dtype=variable.dtype,
+            dtype="float64" if field.scalar else variable.dtype,
             name=f"{variable.path.replace('/', '_')}_{field.name}",
         )
+        if field.starts_at_param:
+            self.assign(state, variable)
+        return state
 
     def slot(self, name: str, variable):
         """The state variable ``name`` (as the description calls it) of ``variable``."""
@@ -261,15 +266,6 @@ class AdamW(Adam):
 class NAdam(Optimizer):
     spec = specs.NADAM
 
-    def build(self, variables):
-        if self.built:
-            return
-        super().build(variables)
-        self._mu_products = [  # Π_0 = 1, one scalar per variable
-            self.add_variable((), "ones", v.dtype, name=f"{v.path.replace('/', '_')}_mu_product")
-            for v in variables
-        ]
-
     def kernel(self, grad, variable, lr):
         dtype = variable.dtype
         beta1, beta2 = self.betas
@@ -277,8 +273,9 @@ class NAdam(Optimizer):
         decay = self.momentum_decay
         mu = specs.nadam_momentum(beta1, decay, step)  # μ_t (0.96 ** tensor keeps its dtype)
         mu_next = specs.nadam_momentum(beta1, decay, step + 1)
-        mu_product = self._mu_products[self._get_variable_index(variable)]
-        self.assign(mu_product, mu_product * mu)  # Π_t = Π_{t−1} μ_t
+        mu_product = self.slot("mu_product", variable)
+        self.assign(mu_product, mu_product * ops.cast(mu, "float64"))  # Π_t = Π_{t−1} μ_t
+        mu_product = ops.cast(mu_product, dtype)
         exp_avg, exp_avg_sq = self.update_moments(grad, variable, beta1, beta2)
         bias_correction2 = 1 - ops.power(_constant(beta2, dtype), step)
         denom = ops.sqrt(exp_avg_sq / bias_correction2) + self.eps  # √v̂_t + ε
@@ -363,3 +360,32 @@ class Muon(Optimizer):
         # γ̃ = γ √max(1, A/B), or 0.2 γ √max(A, B)
         scale = specs.muon_lr(1.0, self.adjust_lr_fn, tuple(variable.shape))
         self.assign_sub(variable, lr * scale * orthogonal)
+
+
+class ScheduleFreeAdamW(Optimizer):
+    spec = specs.SCHEDULE_FREE_ADAMW
+
+    def kernel(self, grad, variable, lr):
+        dtype = variable.dtype
+        beta1, beta2 = self.betas
+        # the scalars in float64, as the Python floats of torch and NumPy
+        step64, lr = self.step_count("float64"), ops.cast(self.learning_rate, "float64")
+        if self.warmup_steps:  # γ_t = γ min(1, t/W)
+            lr = lr * ops.minimum(step64 / self.warmup_steps, 1.0)
+        lr_max = self.slot("lr_max", variable)
+        self.assign(lr_max, ops.maximum(lr_max, lr))  # γ_max
+        weight = ops.power(step64, self.r) * ops.power(lr_max, self.weight_lr_power)  # w_t
+        weight_sum = self.slot("weight_sum", variable)
+        self.assign_add(weight_sum, weight)  # S_t
+        c = ops.where(weight_sum > 0, weight / ops.maximum(weight_sum, 1e-300), 0.0)  # c_t
+        lr, c = ops.cast(lr, dtype), ops.cast(c, dtype)
+        exp_avg_sq = self.slot("exp_avg_sq", variable)
+        self.assign_add(exp_avg_sq, (ops.square(grad) - exp_avg_sq) * (1 - beta2))  # v_t
+        bias_correction2 = ops.cast(1 - ops.power(_constant(beta2, "float64"), step64), dtype)
+        denom = ops.sqrt(exp_avg_sq / bias_correction2) + self.eps  # √v̂_t + ε
+        z, x = self.slot("z", variable), self.slot("x", variable)
+        if self.weight_decay:  # z ← z − γ_t λ y_{t−1}
+            self.assign_sub(z, lr * self.weight_decay * variable)
+        self.assign_sub(z, lr * grad / denom)  # z_t = z − γ_t g_t / (√v̂_t + ε)
+        self.assign(x, (1 - c) * x + c * z)  # x_t = (1 − c_t) x_{t−1} + c_t z_t
+        self.assign(variable, (1 - beta1) * z + beta1 * x)  # θ_t = y_t

@@ -1,5 +1,5 @@
-"""SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW, NAdam, Lion, Adafactor and Muon as
-``torch.optim`` optimizers.
+"""SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW, NAdam, Lion, Adafactor, Muon and schedule-free
+AdamW as ``torch.optim`` optimizers.
 
 Same arguments and formulas as :mod:`torch.optim` and :mod:`utils.optim.numpy` (each class's
 docstring shows the algorithm, from :mod:`utils.optim.spec`), and they work wherever
@@ -44,7 +44,8 @@ class Optimizer(torch.optim.Optimizer):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         spec = cls.spec
-        cls.__doc__ = spec.docstring("A ``torch.optim.Optimizer`` with foreach kernels.")
+        own = cls.__dict__.get("__doc__") or ""  # what a subclass adds (ScheduleFreeAdamW)
+        cls.__doc__ = spec.docstring("A ``torch.optim.Optimizer`` with foreach kernels. " + own)
         parameters = [inspect.Parameter("params", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
         parameters += [
             inspect.Parameter(h.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=h.default)
@@ -89,7 +90,9 @@ class Optimizer(torch.optim.Optimizer):
             shape = field.shape_for(tuple(param.shape))
             if shape is None:
                 continue
-            if shape == tuple(param.shape):
+            if field.starts_at_param:
+                state[name] = param.detach().clone(memory_format=torch.preserve_format)
+            elif shape == tuple(param.shape):
                 state[name] = torch.full_like(param, initial, memory_format=torch.preserve_format)
             else:
                 state[name] = param.new_full(shape, initial)
@@ -332,3 +335,78 @@ class Muon(Optimizer):
             )
             adjusted_lr = specs.muon_lr(group["lr"], group["adjust_lr_fn"], param.shape)
             param.add_(orthogonal, alpha=-adjusted_lr)  # θ_t = θ_{t−1} − γ̃ O_t
+
+
+class ScheduleFreeAdamW(Optimizer):
+    """Schedule-free AdamW: the parameters hold y_t; :meth:`eval` puts the average x_t in them.
+
+    As with the authors' ``schedulefree.AdamWScheduleFree``, call ``optimizer.eval()`` before
+    evaluating or saving the model and ``optimizer.train()`` before training again.
+    """
+
+    spec = specs.SCHEDULE_FREE_ADAMW
+
+    def __init__(self, params, *args, **kwargs):
+        super().__init__(params, *args, **kwargs)
+        self.training = True
+
+    @torch.no_grad()
+    def eval(self) -> None:
+        """Set every parameter to its average x_t: the point to evaluate and to save."""
+        if self.training:
+            for group in self.param_groups:
+                params = [p for p in group["params"] if "x" in self.state[p]]
+                if params:
+                    torch._foreach_copy_(params, [self.state[p]["x"] for p in params])
+            self.training = False
+
+    @torch.no_grad()
+    def train(self) -> None:
+        """Set every parameter back to y_t = (1 − β₁) z_t + β₁ x_t, where training goes on."""
+        if not self.training:
+            for group in self.param_groups:
+                params = [p for p in group["params"] if "x" in self.state[p]]
+                if params:
+                    states = [self.state[p] for p in params]
+                    self._interpolate(group, params, states)
+            self.training = True
+
+    @staticmethod
+    def _interpolate(group, params, states) -> None:
+        """θ ← z + β₁ (x − z) = (1 − β₁) z + β₁ x: the same operations in the step and in
+        :meth:`train`, so that train() restores y_t exactly."""
+        torch._foreach_copy_(params, [state["z"] for state in states])
+        torch._foreach_lerp_(params, [state["x"] for state in states], group["betas"][0])
+
+    @staticmethod
+    def _scalars(group, state) -> tuple[int, float, float]:
+        """Advance t, γ_max and S_t of one parameter; return (t, γ_t, c_t)."""
+        step = state["step"] = state.get("step", 0) + 1
+        warmup = group["warmup_steps"]
+        lr = group["lr"] * min(1.0, step / warmup) if warmup else group["lr"]  # γ_t
+        lr_max = state["lr_max"] = max(state.get("lr_max", 0.0), lr)  # γ_max
+        weight = step ** group["r"] * lr_max ** group["weight_lr_power"]  # w_t
+        weight_sum = state["weight_sum"] = state.get("weight_sum", 0.0) + weight  # S_t
+        return step, lr, weight / weight_sum if weight_sum else 0.0
+
+    def kernel(self, group, params, grads, states):
+        if not self.training:
+            raise RuntimeError(
+                "call optimizer.train() before optimizer.step() (it is in eval mode)"
+            )
+        beta2, eps, decay = group["betas"][1], group["eps"], group["weight_decay"]
+        steps, lrs, weights = zip(*(self._scalars(group, state) for state in states), strict=True)
+        zs = self.buffers(params, states, "z", group)
+        xs = self.buffers(params, states, "x", group)
+        exp_avg_sqs = self.buffers(params, states, "exp_avg_sq", group)
+        torch._foreach_mul_(exp_avg_sqs, beta2)  # v_t = β₂ v_{t−1} + (1 − β₂) g_t²
+        torch._foreach_addcmul_(exp_avg_sqs, grads, grads, 1 - beta2)
+        denom = torch._foreach_div(exp_avg_sqs, [1 - beta2**step for step in steps])
+        torch._foreach_sqrt_(denom)
+        torch._foreach_add_(denom, eps)  # √v̂_t + ε
+        if decay:  # z ← z − γ_t λ y_{t−1}
+            torch._foreach_add_(zs, torch._foreach_mul(params, [-lr * decay for lr in lrs]))
+        # z_t = z − γ_t g_t / (√v̂_t + ε)
+        torch._foreach_addcdiv_(zs, grads, denom, [-lr for lr in lrs])
+        torch._foreach_lerp_(xs, zs, list(weights))  # x_t = (1 − c_t) x_{t−1} + c_t z_t
+        self._interpolate(group, params, states)  # θ_t = y_t
