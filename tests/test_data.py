@@ -1,6 +1,8 @@
 """utils.data: deterministic for a seed, the promised shapes and dtypes, and the data sets are
 what they claim (checked with scikit-learn and least squares)."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -148,8 +150,146 @@ def test_float32_on_request():
         (lambda: data.two_moons(n=2.5), "n"),
         (lambda: data.digits(val_fraction=0.6, test_fraction=0.5), "val_fraction"),
         (lambda: data.digits(test_fraction=1.0), "test_fraction"),
+        (lambda: data.reviews(seed=-1), "seed"),
+        (lambda: data.reviews(seed=1.5), "seed"),
+        (lambda: data.reviews(val_fraction=-0.1), "val_fraction"),
+        (lambda: data.reviews(val_fraction="0.2"), "val_fraction"),
+        (lambda: data.reviews(test_fraction=1.0), "test_fraction"),
+        (lambda: data.reviews(val_fraction=0.5, test_fraction=0.5), "val_fraction"),
+        (lambda: data.reviews(val_fraction=0.5, test_fraction=0.499), "val_fraction"),
     ],
 )
 def test_bad_arguments_raise_value_errors_that_name_them(call, argument):
     with pytest.raises(ValueError, match=argument):
         call()
+
+
+# ---------------------------------------------------------------------------------------------
+# Text data sets (utils/datasets/*.tsv)
+# ---------------------------------------------------------------------------------------------
+
+
+def read_dataset_file(name):
+    """The raw lines of a file in utils/datasets, found the way the loaders find it."""
+    from importlib import resources
+
+    return (resources.files("utils") / "datasets" / name).read_text(encoding="utf-8").splitlines()
+
+
+def all_reviews():
+    """(text, label) for every row of reviews.tsv, label 1 for positive."""
+    rows = [line.split("\t") for line in read_dataset_file("reviews.tsv")[1:]]
+    return [(text, data.LABELS.index(label)) for label, text in rows]
+
+
+def test_text_files_ship_inside_the_package_and_say_where_they_come_from():
+    import tomllib
+    from importlib import resources
+    from pathlib import Path
+
+    folder = resources.files("utils") / "datasets"
+    for name in ("reviews.tsv", "paraphrases.tsv", "README.md"):
+        assert (folder / name).is_file(), name
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    package_data = pyproject["tool"]["setuptools"]["package-data"]["utils"]
+    assert "datasets/*.tsv" in package_data and "datasets/*.md" in package_data
+    readme = (folder / "README.md").read_text(encoding="utf-8")
+    assert "MIT" in readme and "written for this course" in readme
+    assert "reviews.tsv" in readme and "paraphrases.tsv" in readme
+
+
+def test_reviews_file_is_well_formed_balanced_shuffled_and_without_duplicates():
+    lines = read_dataset_file("reviews.tsv")
+    assert lines[0] == "label\ttext"
+    assert len(lines) == 601
+    rows = [line.split("\t") for line in lines[1:]]
+    assert all(len(row) == 2 for row in rows)
+    labels = [label for label, _ in rows]
+    assert labels.count("positive") == labels.count("negative") == 300
+    texts = [text for _, text in rows]
+    assert len(set(texts)) == 600
+    assert len({text.lower() for text in texts}) == 600  # not even up to case
+    for text in texts:
+        assert text.isascii() and text == text.strip() and "  " not in text, text
+        assert 6 <= len(text.split()) <= 30, text
+    # shuffled, not grouped by label: about half of neighbouring rows have different labels
+    changes = sum(a != b for a, b in itertools.pairwise(labels))
+    assert 200 < changes < 400
+
+
+def test_reviews_default_split_sizes_types_and_balance():
+    split = data.reviews()
+    texts_train, y_train, texts_val, y_val, texts_test, y_test = split
+    assert (len(texts_train), len(texts_val), len(texts_test)) == (360, 120, 120)
+    for texts, labels in ((texts_train, y_train), (texts_val, y_val), (texts_test, y_test)):
+        assert isinstance(texts, tuple) and all(type(text) is str for text in texts)
+        assert labels.dtype == np.int64 and labels.shape == (len(texts),)
+        assert set(np.unique(labels)) == {0, 1} and labels.sum() * 2 == len(labels)
+        assert not np.all(np.diff(labels) >= 0)  # shuffled within the part
+    assert split.texts_val is texts_val  # a NamedTuple: fields by name or by unpacking
+    assert data.LABELS == ("negative", "positive")
+
+
+@pytest.mark.parametrize(
+    "val_fraction, test_fraction", [(0.2, 0.2), (0.1, 0.3), (0.0, 0.25), (0.15, 0.0)]
+)
+def test_reviews_split_is_a_stratified_partition_of_the_file(val_fraction, test_fraction):
+    split = data.reviews(val_fraction=val_fraction, test_fraction=test_fraction, seed=5)
+    parts = [
+        (split.texts_train, split.y_train),
+        (split.texts_val, split.y_val),
+        (split.texts_test, split.y_test),
+    ]
+    returned = [
+        (text, int(label))
+        for texts, labels in parts
+        for text, label in zip(texts, labels, strict=True)
+    ]
+    assert sorted(returned) == sorted(all_reviews())  # every review once, with its own label
+    train, val, test = (set(texts) for texts, _ in parts)
+    assert not (train & val or train & test or val & test)  # no review in two parts
+    for (_, labels), fraction in ((parts[1], val_fraction), (parts[2], test_fraction)):
+        n_per_label = int(round(fraction * 300))
+        assert np.sum(labels == 1) == np.sum(labels == 0) == n_per_label
+
+
+def test_reviews_same_seed_same_split_other_seed_other_split():
+    first, again, other = data.reviews(seed=0), data.reviews(seed=0), data.reviews(seed=1)
+    for a, b in zip(first, again, strict=True):
+        if isinstance(a, tuple):
+            assert a == b
+        else:
+            np.testing.assert_array_equal(a, b)
+            assert a.dtype == b.dtype
+    assert set(first.texts_test) != set(other.texts_test)
+    assert set(first.texts_train) != set(other.texts_train)
+    assert data.reviews(seed=np.int64(1)).texts_test == other.texts_test
+
+
+def test_paraphrase_pairs_are_balanced_well_formed_and_pair_each_sentence_both_ways():
+    lines = read_dataset_file("paraphrases.tsv")
+    assert lines[0] == "same\tfirst\tsecond"
+    assert len(lines) == 161 and all(len(line.split("\t")) == 3 for line in lines[1:])
+
+    first, second, same = data.paraphrase_pairs()
+    assert isinstance(first, tuple) and isinstance(second, tuple)
+    assert len(first) == len(second) == len(same) == 160
+    assert same.dtype == np.int64 and set(np.unique(same)) == {0, 1} and same.sum() == 80
+    assert [line.split("\t") for line in lines[1:]] == [
+        [str(s), a, b] for s, a, b in zip(same, first, second, strict=True)
+    ]
+    for a, b in zip(first, second, strict=True):
+        assert a != b and a.isascii() and b.isascii() and a.strip() == a and b.strip() == b
+        assert 4 <= len(a.split()) <= 30 and 4 <= len(b.split()) <= 30
+    assert len(set(zip(first, second, strict=True))) == 160  # no pair twice
+    # each first sentence comes once with its paraphrase and once with a look-alike
+    labels_of = {}
+    for a, s in zip(first, same, strict=True):
+        labels_of.setdefault(a, []).append(int(s))
+    assert len(labels_of) == 80 and all(sorted(v) == [0, 1] for v in labels_of.values())
+    assert not np.all(np.diff(same) >= 0)  # shuffled
+
+
+def test_text_reader_rejects_a_wrong_header():
+    with pytest.raises(ValueError, match="header"):
+        data._read_tsv("reviews.tsv", ("label", "review"))

@@ -5,18 +5,30 @@ r"""Small data sets for the course: offline, seeded, and quick to train on a CPU
   purpose (with :func:`polynomial_features`);
 - :func:`two_moons` — a two-class problem that no straight line separates;
 - :func:`digits` — scikit-learn's 8×8 handwritten digits (bundled with scikit-learn, so nothing
-  is downloaded), standardised and split into train/validation/test.
+  is downloaded), standardised and split into train/validation/test;
+- :func:`reviews` — 600 short English product and service reviews labelled negative/positive
+  (:data:`LABELS`), split into train/validation/test with both labels in equal proportion;
+- :func:`paraphrase_pairs` — 160 sentence pairs that are or are not paraphrases of each other,
+  to measure how well sentence embeddings keep their meaning.
 
-Every function takes a ``seed`` and returns the same arrays for the same seed, on every machine.
-Features and regression targets are float64 unless you pass ``dtype=np.float32`` (what torch and
-Keras layers expect by default); class labels are int64.
+The two text data sets were written for this course; they ship with the package in
+``utils/datasets`` (see the README there) and are read with :mod:`importlib.resources`.
+
+Every random function takes a ``seed`` and returns the same arrays for the same seed, on every
+machine. Features and regression targets are float64 unless you pass ``dtype=np.float32`` (what
+torch and Keras layers expect by default); class labels are int64.
 """
 
 from __future__ import annotations
 
+from functools import cache
+from importlib import resources
 from typing import NamedTuple
 
 import numpy as np
+
+LABELS = ("negative", "positive")
+"""The class names of :func:`reviews`: label ``i`` is ``LABELS[i]``, so 1 means positive."""
 
 
 class RegressionSplit(NamedTuple):
@@ -36,6 +48,17 @@ class ClassificationSplit(NamedTuple):
     x_val: np.ndarray
     y_val: np.ndarray
     x_test: np.ndarray
+    y_test: np.ndarray
+
+
+class TextSplit(NamedTuple):
+    """Training, validation and test texts (tuples of str) with their int64 labels."""
+
+    texts_train: tuple[str, ...]
+    y_train: np.ndarray
+    texts_val: tuple[str, ...]
+    y_val: np.ndarray
+    texts_test: tuple[str, ...]
     y_test: np.ndarray
 
 
@@ -61,6 +84,17 @@ def _check_float_dtype(dtype) -> np.dtype:
     if not np.issubdtype(dtype, np.floating):
         raise ValueError(f"dtype must be a floating-point type such as np.float32, got {dtype}")
     return dtype
+
+
+def _check_fractions(val_fraction, test_fraction) -> None:
+    for value, name in ((val_fraction, "val_fraction"), (test_fraction, "test_fraction")):
+        if not np.isscalar(value) or isinstance(value, (bool, str)) or not 0 <= value < 1:
+            raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+    if val_fraction + test_fraction >= 1:
+        raise ValueError(
+            "val_fraction + test_fraction must be below 1 to leave training data, "
+            f"got {val_fraction} + {test_fraction}"
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -211,14 +245,7 @@ def digits(
     """
     _check_seed(seed)
     dtype = _check_float_dtype(dtype)
-    for value, name in ((val_fraction, "val_fraction"), (test_fraction, "test_fraction")):
-        if not np.isscalar(value) or not 0 <= value < 1:
-            raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
-    if val_fraction + test_fraction >= 1:
-        raise ValueError(
-            "val_fraction + test_fraction must be below 1 to leave training data, "
-            f"got {val_fraction} + {test_fraction}"
-        )
+    _check_fractions(val_fraction, test_fraction)
     from sklearn.datasets import load_digits  # imported here: scikit-learn is slow to import
 
     images, labels = load_digits(return_X_y=True)
@@ -244,3 +271,94 @@ def digits(
         x_test.astype(dtype),
         labels[test_rows],
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Text
+# ---------------------------------------------------------------------------------------------
+
+
+@cache
+def _read_tsv(name: str, header: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    """The rows of ``utils/datasets/<name>`` after its header line, each a tuple of fields.
+
+    Read through :mod:`importlib.resources`, so the file is found in a source checkout and in an
+    installed package alike. Raises ``ValueError`` if the header or a row's width is wrong.
+    """
+    text = (resources.files("utils") / "datasets" / name).read_text(encoding="utf-8")
+    lines = text.splitlines()
+    if not lines or tuple(lines[0].split("\t")) != header:
+        expected = "\t".join(header)
+        raise ValueError(f"{name} must start with the header {expected!r}, got {lines[:1]!r}")
+    rows = tuple(tuple(line.split("\t")) for line in lines[1:] if line)
+    for number, row in enumerate(rows, start=2):
+        if len(row) != len(header):
+            raise ValueError(f"{name}, line {number}: expected {len(header)} fields, got {row!r}")
+    return rows
+
+
+def reviews(val_fraction: float = 0.2, test_fraction: float = 0.2, seed: int = 0) -> TextSplit:
+    """600 short English reviews of products and services, 300 negative and 300 positive.
+
+    The reviews (one or two sentences of 6–30 words) cover electronics, kitchenware, books,
+    hotels, restaurants and apps. Many turn on negation ("not bad at all"), contrast ("looks
+    great, but it broke in a week"), faint praise or polite complaint, so a bag of words, or a
+    linear probe on frozen sentence embeddings, gets most but not all of them right.
+
+    Returns a :class:`TextSplit` ``(texts_train, y_train, texts_val, y_val, texts_test,
+    y_test)``: texts as tuples of str, labels as int64 arrays with 1 for positive (the names are
+    in :data:`LABELS`). The split is stratified: each of the two labels is permuted with the
+    ``seed`` and cut in the same proportions, so every part is balanced (with the defaults,
+    360/120/120 reviews, half of each label). Within each part the order is shuffled too.
+    """
+    _check_seed(seed)
+    _check_fractions(val_fraction, test_fraction)
+    rows = _read_tsv("reviews.tsv", ("label", "text"))
+    for label, _ in rows:
+        if label not in LABELS:
+            raise ValueError(f"reviews.tsv: label must be one of {LABELS}, got {label!r}")
+    texts = np.array([text for _, text in rows], dtype=object)
+    labels = np.array([LABELS.index(label) for label, _ in rows], dtype=np.int64)
+
+    rng = np.random.default_rng(seed)
+    parts = ([], [], [])  # test, validation, training rows
+    for label in range(len(LABELS)):
+        rows_of_label = rng.permutation(np.flatnonzero(labels == label))
+        n_test = int(round(test_fraction * len(rows_of_label)))
+        n_val = int(round(val_fraction * len(rows_of_label)))
+        if n_test + n_val >= len(rows_of_label):
+            raise ValueError(
+                "val_fraction + test_fraction leave no training reviews, "
+                f"got {val_fraction} + {test_fraction}"
+            )
+        pieces = np.split(rows_of_label, [n_test, n_test + n_val])
+        for part, piece in zip(parts, pieces, strict=True):
+            part.append(piece)
+    test_rows, val_rows, train_rows = (rng.permutation(np.concatenate(part)) for part in parts)
+    return TextSplit(
+        tuple(texts[train_rows]),
+        labels[train_rows],
+        tuple(texts[val_rows]),
+        labels[val_rows],
+        tuple(texts[test_rows]),
+        labels[test_rows],
+    )
+
+
+def paraphrase_pairs() -> tuple[tuple[str, ...], tuple[str, ...], np.ndarray]:
+    """160 pairs of everyday English sentences, 80 paraphrases and 80 look-alikes.
+
+    Returns ``(first, second, same)``: two tuples of 160 sentences and an int64 array with
+    ``same[i] = 1`` if ``second[i]`` says what ``first[i]`` says in other words and 0 if it is
+    about the same thing, with many of the same words, but means something else ("The museum is
+    closed on Mondays." / "The museum is open only on Mondays."). Each first sentence appears
+    twice, once with each kind of partner. A good sentence embedding gives the paraphrases the
+    higher cosine similarity; the pairs measure how much of that a fine-tuned model forgets.
+    """
+    rows = _read_tsv("paraphrases.tsv", ("same", "first", "second"))
+    for same, _, _ in rows:
+        if same not in ("0", "1"):
+            raise ValueError(f"paraphrases.tsv: same must be 0 or 1, got {same!r}")
+    first = tuple(row[1] for row in rows)
+    second = tuple(row[2] for row in rows)
+    return first, second, np.array([int(row[0]) for row in rows], dtype=np.int64)
