@@ -383,3 +383,73 @@ def test_reference_modules_import_neither_torch_nor_tensorflow():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert result.stdout.strip() == "", f"utils imported {result.stdout.strip()}"
+
+
+def _torch_distillation(student, teacher, temperature, reduction):
+    """The oracle: T² · KL(softmax(t/T) ‖ softmax(s/T)) with torch.nn.functional.kl_div."""
+    log_q = torch.log_softmax(student / temperature, dim=-1)
+    p = torch.softmax(teacher / temperature, dim=-1)
+    per_sample = torch.nn.functional.kl_div(log_q, p, reduction="none").sum(dim=-1)
+    reduced = {"mean": per_sample.mean(), "sum": per_sample.sum(), "none": per_sample}
+    return temperature**2 * reduced[reduction]
+
+
+@pytest.mark.parametrize("temperature", [0.5, 1.0, 2.0, 8.0])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_distillation_loss_matches_torch_kl_div(temperature, reduction):
+    rng = np.random.default_rng(7)
+    student, teacher = rng.normal(size=(6, 5)) * 3, rng.normal(size=(6, 5)) * 3
+    value, grad = torch_loss_and_grad(
+        lambda s: _torch_distillation(s, torch.tensor(teacher), temperature, reduction), student
+    )
+    ours = losses.distillation_loss(student, teacher, temperature, reduction)
+    np.testing.assert_allclose(ours, value, rtol=1e-12, atol=1e-14)
+    ours_grad = losses.distillation_loss_grad(student, teacher, temperature, reduction)
+    np.testing.assert_allclose(ours_grad, grad, rtol=1e-10, atol=1e-14)
+    if reduction == "mean":  # batchmean, the reduction Hinton et al.'s loss is used with
+        batchmean = torch.nn.functional.kl_div(
+            torch.log_softmax(torch.tensor(student) / temperature, dim=-1),
+            torch.softmax(torch.tensor(teacher) / temperature, dim=-1),
+            reduction="batchmean",
+        )
+        np.testing.assert_allclose(ours, temperature**2 * batchmean.item(), rtol=1e-12)
+
+
+def test_distillation_gradient_keeps_its_size_as_the_temperature_grows():
+    """With T², ∂L/∂s → (s − t)/(N C) for zero-mean logits; without it, it would fall as 1/T²."""
+    rng = np.random.default_rng(0)
+    student, teacher = rng.normal(size=(4, 10)), rng.normal(size=(4, 10))
+    student -= student.mean(axis=1, keepdims=True)
+    teacher -= teacher.mean(axis=1, keepdims=True)
+    limit = (student - teacher) / student.size
+    sizes = []
+    for temperature in (10.0, 100.0):
+        grad = losses.distillation_loss_grad(student, teacher, temperature)
+        tolerance = (0.1 if temperature == 10 else 0.01) * np.abs(limit).max()
+        np.testing.assert_allclose(grad, limit, rtol=0, atol=tolerance)
+        sizes.append(np.abs(grad).max())
+    assert sizes[1] == pytest.approx(sizes[0], rel=0.1)
+
+
+def test_distillation_loss_is_zero_only_when_the_student_matches_the_teacher():
+    teacher = np.array([[2.0, 0.0, -1.0]])
+    assert losses.distillation_loss(teacher + 5.0, teacher) == pytest.approx(0.0, abs=1e-15)
+    assert losses.distillation_loss(teacher[:, ::-1], teacher) > 0.1
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(temperature=0.0), "temperature must be a finite number > 0, got 0.0"),
+        (dict(temperature=float("nan")), "temperature must be a finite number > 0"),
+        (dict(reduction="avg"), "reduction"),
+    ],
+)
+def test_distillation_bad_arguments_say_what_is_wrong(kwargs, message):
+    logits = np.zeros((2, 3))
+    with pytest.raises(ValueError, match=message):
+        losses.distillation_loss(logits, logits, **kwargs)
+    with pytest.raises(ValueError, match="shape"):
+        losses.distillation_loss(logits, np.zeros((2, 4)))
+    with pytest.raises(ValueError, match=r"\(N, C\)"):
+        losses.distillation_loss(np.zeros(3), np.zeros(3))

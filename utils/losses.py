@@ -411,3 +411,66 @@ def categorical_cross_entropy_grad(
     target_probs = _class_targets(probs, target, "probs")
     per_sample_grad = -target_probs / np.clip(probs, eps, 1.0 - eps)
     return _reduce_grad(per_sample_grad, probs.shape[0], reduction)
+
+
+# ---------------------------------------------------------------------------------------------
+# Knowledge distillation: a student matches a teacher's softened probabilities
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_temperature(temperature: float) -> None:
+    if not (isinstance(temperature, int | float) and np.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
+
+
+def _distillation_pair(student_logits, teacher_logits):
+    student = _as_float_array(student_logits, "student_logits")
+    teacher = _as_float_array(teacher_logits, "teacher_logits")
+    _check_same_shape(student, teacher, pred_name="student_logits")
+    if student.ndim != 2:
+        raise ValueError(
+            f"student_logits must have shape (N, C) (one row of class scores per sample), "
+            f"got shape {student.shape}"
+        )
+    return student, teacher
+
+
+def distillation_loss(student_logits, teacher_logits, temperature: float = 2.0,
+                      reduction: str = "mean"):  # fmt: skip
+    r"""Hinton, Vinyals & Dean (2015)'s soft-target loss: T² times the KL divergence from the
+    teacher's to the student's probabilities, both softened by the temperature T.
+
+    .. math:: p_i = \mathrm{softmax}(t_i / T), \quad q_i = \mathrm{softmax}(s_i / T), \qquad
+              \ell_i = T^2 \sum_c p_{ic} \log\frac{p_{ic}}{q_{ic}}, \qquad
+              L = \frac1N \sum_i \ell_i
+
+    As ``T**2 * torch.nn.functional.kl_div(log_softmax(s / T), softmax(t / T),
+    reduction="batchmean")``. The factor T² keeps the gradient's size roughly independent of T
+    (:func:`distillation_loss_grad`), so that changing T does not also change the learning rate;
+    a training loss mixes it with the hard-label cross-entropy, α CE(s, y) + (1 − α) L.
+    """
+    _check_reduction(reduction)
+    _check_temperature(temperature)
+    student, teacher = _distillation_pair(student_logits, teacher_logits)
+    log_p = log_softmax(teacher / temperature, axis=-1)
+    log_q = log_softmax(student / temperature, axis=-1)
+    per_sample = temperature**2 * np.sum(np.exp(log_p) * (log_p - log_q), axis=-1)
+    return _reduce(per_sample, reduction)
+
+
+def distillation_loss_grad(student_logits, teacher_logits, temperature: float = 2.0,
+                           reduction: str = "mean") -> np.ndarray:  # fmt: skip
+    r"""Gradient of :func:`distillation_loss` with respect to the student's logits.
+
+    .. math:: \frac{\partial L}{\partial s_{ic}} = \frac{T}{N}\,(q_{ic} - p_{ic})
+              \;\approx\; \frac1{N C}\,(s_{ic} - t_{ic}) \quad\text{for large } T
+
+    (the approximation for logits whose rows have mean zero): without the T² factor the
+    gradient would shrink like 1/T².
+    """
+    _check_reduction(reduction)
+    _check_temperature(temperature)
+    student, teacher = _distillation_pair(student_logits, teacher_logits)
+    p = softmax(teacher / temperature, axis=-1)
+    q = softmax(student / temperature, axis=-1)
+    return _reduce_grad(temperature * (q - p), student.shape[0], reduction)
