@@ -709,13 +709,12 @@ def _muon_fast(param, grad, state, *, lr, momentum, nesterov, ns_coefficients, e
 
 
 def _schedule_free_scalars(state, *, lr, warmup_steps, r, weight_lr_power):
-    """(t, γ_t, γ_max, S_t, c_t) at the next step: the warmed-up rate and the average's weight."""
+    """(t, γ_t, γ_max, S_t, c_t) at the next step (:func:`spec.schedule_free_weights`)."""
     step = state.step + 1
-    scheduled_lr = lr * min(1.0, step / warmup_steps) if warmup_steps else lr  # γ_t
-    lr_max = max(state.lr_max, scheduled_lr)  # γ_max
-    weight = step**r * lr_max**weight_lr_power  # w_t = tʳ γ_maxᵖ
-    weight_sum = state.weight_sum + weight  # S_t
-    return step, scheduled_lr, lr_max, weight_sum, weight / weight_sum if weight_sum else 0.0
+    weights = specs.schedule_free_weights(
+        step, lr, state.lr_max, state.weight_sum, warmup_steps, r, weight_lr_power
+    )
+    return step, *weights
 
 
 def schedulefreeadamw(param, grad, state, *, lr, betas, eps, weight_decay, warmup_steps, r,

@@ -39,6 +39,7 @@ __all__ = [
     "SPECS",
     "nadam_momentum",
     "muon_lr",
+    "schedule_free_weights",
 ]
 
 
@@ -359,6 +360,16 @@ def muon_lr(lr, adjust_lr_fn, shape):
     if adjust_lr_fn == "match_rms_adamw":
         return lr * 0.2 * math.sqrt(max(rows, cols))
     return lr * math.sqrt(max(1, rows / cols))
+
+
+def schedule_free_weights(step, lr, lr_max, weight_sum, warmup_steps, r, weight_lr_power):
+    """Schedule-free AdamW's scalars at step t, from γ_max and S_{t−1}: returns
+    (γ_t, γ_max, S_t, c_t), the warmed-up rate and the weight of z_t in the average."""
+    scheduled_lr = lr * min(1.0, step / warmup_steps) if warmup_steps else lr  # γ_t
+    lr_max = max(lr_max, scheduled_lr)  # γ_max
+    weight = step**r * lr_max**weight_lr_power  # w_t = tʳ γ_maxᵖ
+    weight_sum = weight_sum + weight  # S_t
+    return scheduled_lr, lr_max, weight_sum, weight / weight_sum if weight_sum else 0.0
 
 
 def _no_decay(hyper) -> bool:

@@ -382,12 +382,11 @@ class ScheduleFreeAdamW(Optimizer):
     def _scalars(group, state) -> tuple[int, float, float]:
         """Advance t, γ_max and S_t of one parameter; return (t, γ_t, c_t)."""
         step = state["step"] = state.get("step", 0) + 1
-        warmup = group["warmup_steps"]
-        lr = group["lr"] * min(1.0, step / warmup) if warmup else group["lr"]  # γ_t
-        lr_max = state["lr_max"] = max(state.get("lr_max", 0.0), lr)  # γ_max
-        weight = step ** group["r"] * lr_max ** group["weight_lr_power"]  # w_t
-        weight_sum = state["weight_sum"] = state.get("weight_sum", 0.0) + weight  # S_t
-        return step, lr, weight / weight_sum if weight_sum else 0.0
+        lr, state["lr_max"], state["weight_sum"], c = specs.schedule_free_weights(
+            step, group["lr"], state.get("lr_max", 0.0), state.get("weight_sum", 0.0),
+            group["warmup_steps"], group["r"], group["weight_lr_power"],
+        )  # fmt: skip
+        return step, lr, c
 
     def kernel(self, group, params, grads, states):
         if not self.training:
