@@ -29,7 +29,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 ENVIRONMENT = "utils/environment.py"
 DOCS = ("intro.md", "README.md")
-NOTEBOOK_DIRS = ("chapters", "chapters/drafts", "solutions")  # exercises/: from solutions/
+NOTEBOOK_DIRS = ("chapters", "solutions")  # exercises/: from solutions/
 CONSTANT = r'^{name} = "([^"]*)"'
 
 REQUIREMENTS_COLAB = """\
