@@ -175,4 +175,5 @@ def _check_submission(rows, exercise_set, student, attacked):
 def test_a_planted_utils_is_not_used_and_the_grader_finishes(graded):
     _, elapsed, folder = graded
     assert not (folder / PLANTED_MARK).exists()
-    assert elapsed < 240, f"grading the attack notebooks took {elapsed:.0f} s"
+    limit = 60 * len(SETS)  # a hang would take the kernel's limit per case, far longer
+    assert elapsed < limit, f"grading the attack notebooks took {elapsed:.0f} s (> {limit} s)"
