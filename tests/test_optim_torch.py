@@ -249,3 +249,64 @@ def test_schedule_free_eval_and_train_swap_the_average_in_and_out_as_the_authors
     optimizers[0].train()
     for mine, saved in zip(ours.parameters(), training_point, strict=True):
         torch.testing.assert_close(mine, saved, rtol=0, atol=0)
+
+
+def _has_a_cxx_compiler() -> bool:
+    import shutil
+
+    return any(shutil.which(name) for name in ("c++", "g++", "clang++"))
+
+
+def _compiled_step(optimizer, backend):
+    """The pattern of PyTorch's recipe "(beta) Compiling the optimizer with torch.compile"."""
+
+    @torch.compile(backend=backend, fullgraph=False)
+    def step():
+        optimizer.step()
+
+    return step
+
+
+@pytest.mark.parametrize(
+    "backend, name, kwargs",
+    [
+        ("aot_eager", "Adam", {}),
+        ("aot_eager", "AdamW", dict(amsgrad=True, weight_decay=0.1)),
+        pytest.param(
+            "inductor",
+            "AdamW",
+            dict(amsgrad=True, weight_decay=0.1),
+            marks=pytest.mark.skipif(
+                not _has_a_cxx_compiler(), reason="inductor on the CPU compiles C++"
+            ),
+        ),
+    ],
+    ids=["aot_eager-Adam", "aot_eager-AdamW-amsgrad", "inductor-AdamW-amsgrad"],
+)
+@pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")
+def test_compiled_adam_step_compiles_once_and_takes_the_same_steps(backend, name, kwargs):
+    """``torch.compile`` of our Adam's ``step()``: the first compiled step creates the state,
+    the second compiles the step that every later one runs (a recompilation raises), and the
+    parameters are the uncompiled ones to float32 rounding. aot_eager traces the graph that
+    inductor compiles, in seconds; inductor (what benchmarks/bench_optim.py times) generates
+    and compiles C++, about 10 s more."""
+    torch._dynamo.reset()
+    shapes = [(3, 4), (5,), ()]
+    steps = 12
+    params = initial_params(np.float32, shapes=shapes)
+    grads = gradients(np.float32, steps=steps, shapes=shapes)
+    runs = []
+    for compiled in (False, True):
+        tensors = [torch.tensor(p, requires_grad=True) for p in params]
+        optimizer = getattr(optim, name)(tensors, lr=0.01, **kwargs)
+        step = _compiled_step(optimizer, backend) if compiled else optimizer.step
+        for number, step_grads in enumerate(grads):
+            for tensor, grad in zip(tensors, step_grads, strict=True):
+                tensor.grad = torch.tensor(grad)
+            stance = "fail_on_recompile" if number >= 2 else "default"
+            with torch.compiler.set_stance(stance):
+                step()
+        assert all(optimizer.state[t]["step"] == steps for t in tensors)
+        runs.append([t.detach().clone() for t in tensors])
+    for eager, compiled in zip(*runs, strict=True):
+        torch.testing.assert_close(compiled, eager, rtol=1e-6, atol=1e-7)

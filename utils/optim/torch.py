@@ -15,7 +15,12 @@ Each kernel updates a whole parameter group at once with ``torch._foreach_*`` op
 call updates every tensor of a list — as ``torch.optim`` does by default on a GPU
 (``foreach=True``); Adafactor and Muon, whose row means and matrix products differ per tensor,
 loop over the tensors. Weight decay is applied by :class:`Optimizer` before the kernel runs, once
-for every optimizer. Scalar state (the step counter t, NAdam's Π_t) is kept as Python numbers.
+for every optimizer. Scalar state (the step counter t, NAdam's Π_t) is kept as Python numbers,
+except Adam's and AdamW's t: a 0-dim tensor, so that ``torch.compile`` compiles their step once::
+
+    @torch.compile(fullgraph=False)
+    def step():
+        optimizer.step()
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import torch
 from utils.optim import spec as specs
 from utils.optim.spec import OptimizerSpec
 
-__all__ = ["Optimizer", *specs.SPECS]
+__all__ = ["Optimizer", *specs.SPECS, "shipped_step_times"]
 
 
 class Optimizer(torch.optim.Optimizer):
@@ -105,6 +110,20 @@ class Optimizer(torch.optim.Optimizer):
             state["step"] = state.get("step", 0) + 1
         return [state["step"] for state in states]
 
+    @staticmethod
+    def count_steps_in_tensors(states) -> list[torch.Tensor]:
+        """:meth:`count_steps` with t in 0-dim float64 tensors on the CPU. ``torch.compile``
+        bakes a Python number into the compiled code and compiles again whenever it changes
+        (every step, until it gives up after 8 and runs eagerly); a tensor is an input of one
+        compiled step. float64, as Python's floats, so the bias corrections stay within an ulp
+        of float64 of what Python numbers give."""
+        for state in states:
+            if "step" not in state:
+                state["step"] = torch.zeros((), dtype=torch.float64)
+        steps = [state["step"] for state in states]
+        torch._foreach_add_(steps, 1)
+        return steps
+
     def kernel(self, group, params, grads, states) -> None:
         raise NotImplementedError
 
@@ -116,10 +135,11 @@ def _update_moments(exp_avgs, exp_avg_sqs, grads, beta1, beta2) -> None:
     torch._foreach_addcmul_(exp_avg_sqs, grads, grads, 1 - beta2)
 
 
-def _bias_corrected_denominators(exp_avg_sqs, steps, beta2, eps) -> list[torch.Tensor]:
-    """√v̂_t + ε, with √v̂_t = √v_t / √(1 − β₂ᵗ)."""
+def _bias_corrected_denominators(exp_avg_sqs, bias_correction2_sqrts, eps) -> list[torch.Tensor]:
+    """√v̂_t + ε, with √v̂_t = √v_t / √(1 − β₂ᵗ); one √(1 − β₂ᵗ) per tensor, numbers or 0-dim
+    tensors."""
     denom = torch._foreach_sqrt(exp_avg_sqs)
-    torch._foreach_div_(denom, [math.sqrt(1 - beta2**step) for step in steps])
+    torch._foreach_div_(denom, bias_correction2_sqrts)
     torch._foreach_add_(denom, eps)
     return denom
 
@@ -212,7 +232,7 @@ class Adam(Optimizer):
 
     def kernel(self, group, params, grads, states):
         lr, (beta1, beta2) = group["lr"], group["betas"]
-        steps = self.count_steps(states)
+        steps = self.count_steps_in_tensors(states)
         exp_avgs = self.buffers(params, states, "exp_avg", group)
         exp_avg_sqs = self.buffers(params, states, "exp_avg_sq", group)
         _update_moments(exp_avgs, exp_avg_sqs, grads, beta1, beta2)
@@ -220,9 +240,13 @@ class Adam(Optimizer):
             max_exp_avg_sqs = self.buffers(params, states, "max_exp_avg_sq", group)
             torch._foreach_maximum_(max_exp_avg_sqs, exp_avg_sqs)  # v_max = max(v_max, v_t)
             exp_avg_sqs = max_exp_avg_sqs
-        denom = _bias_corrected_denominators(exp_avg_sqs, steps, beta2, group["eps"])
-        minus_step_size = [-lr / (1 - beta1**step) for step in steps]  # −γ / (1 − β₁ᵗ)
-        torch._foreach_addcdiv_(params, exp_avgs, denom, minus_step_size)  # θ −= γ m̂ / (√v̂ + ε)
+        t = torch.stack(steps)  # one vector: a few operations for all tensors, not per tensor
+        bias_correction2_sqrts = torch.sqrt(1 - beta2**t).unbind()  # √(1 − β₂ᵗ)
+        denom = _bias_corrected_denominators(exp_avg_sqs, bias_correction2_sqrts, group["eps"])
+        # The step size −γ / (1 − β₁ᵗ) divides the denominator: _foreach_addcdiv_ takes it as
+        # Python numbers, which torch.compile bakes in, or a 1-D tensor, which it cannot trace.
+        torch._foreach_div_(denom, torch.div(-lr, 1 - beta1**t).unbind())
+        torch._foreach_addcdiv_(params, exp_avgs, denom)  # θ −= γ m̂ / (√v̂ + ε)
 
 
 class AdamW(Adam):
@@ -243,7 +267,8 @@ class NAdam(Optimizer):
             state["mu_product"] = state.get("mu_product", 1.0) * mu  # Π_t = Π_{t−1} μ_t
         mu_products = [state["mu_product"] for state in states]
         _update_moments(exp_avgs, exp_avg_sqs, grads, beta1, beta2)
-        denom = _bias_corrected_denominators(exp_avg_sqs, steps, beta2, group["eps"])
+        bias_correction2_sqrts = [math.sqrt(1 - beta2**step) for step in steps]  # √(1 − β₂ᵗ)
+        denom = _bias_corrected_denominators(exp_avg_sqs, bias_correction2_sqrts, group["eps"])
         # θ_t = θ_{t−1} − γ m̂_t / (√v̂_t + ε), one term of m̂_t at a time:
         # −γ (1 − μ_t) / (1 − Π_t) · g_t / (√v̂_t + ε)
         minus_grad_step_sizes = [
@@ -409,3 +434,16 @@ class ScheduleFreeAdamW(Optimizer):
         torch._foreach_addcdiv_(zs, grads, denom, [-lr for lr in lrs])
         torch._foreach_lerp_(xs, zs, list(weights))  # x_t = (1 − c_t) x_{t−1} + c_t z_t
         self._interpolate(group, params, states)  # θ_t = y_t
+
+
+def shipped_step_times() -> dict:
+    """Adam's step on 10 M float32 parameters, timed for ``torch.optim`` (for-loop, foreach,
+    fused), ours and ours under ``torch.compile``, as measured by ``python
+    benchmarks/bench_optim.py --save utils/results/optimizer_steps.json`` and shipped with the
+    package: the machine, the versions and one row per implementation (median ms per step,
+    ratios to ``torch.optim``'s fused and foreach steps)."""
+    import json
+    from importlib import resources
+
+    path = resources.files("utils") / "results" / "optimizer_steps.json"
+    return json.loads(path.read_text(encoding="utf-8"))
