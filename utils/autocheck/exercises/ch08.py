@@ -54,16 +54,19 @@ from .ch07 import mlp_forward, mlp_train
 # 8.1: the memory of training
 # ---------------------------------------------------------------------------------------------
 
-#: Bytes per parameter of the optimizer's state, kept in float32 in both precisions.
+#: Bytes per parameter of the optimizer's state, kept in float32 in both precisions (the
+#: tables the mistakes below change; the reference is utils.efficiency's).
 STATE_BYTES = {"SGD": 0, "SGD momentum": 4, "Adam": 8}
 #: Bytes per parameter of (weights, gradients, float32 master weights) in each precision.
 PRECISION_BYTES = {"float32": (4, 4, 0), "mixed": (2, 2, 4)}
 
 
 def _training_memory(n_params, optimizer, precision):
-    """Ψ × (weights + gradients + master weights + optimizer state), in bytes."""
-    weights, grads, master = PRECISION_BYTES[str(precision)]
-    return int(n_params) * (weights + grads + master + STATE_BYTES[str(optimizer)])
+    """Ψ × (weights + gradients + master weights + optimizer state), in bytes: the chapter's
+    :func:`utils.efficiency.training_memory` (imported here: it imports torch)."""
+    from utils.efficiency import training_memory
+
+    return training_memory(int(n_params), str(optimizer), str(precision))
 
 
 def _torch_optimizer(name, params):
