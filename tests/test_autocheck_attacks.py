@@ -88,6 +88,16 @@ def _attacked(exercise_set) -> list[dict]:
     in as many submissions as it takes to carry every attack (one for five or more)."""
     functions = [e for e in exercise_set.exercises if not e.is_value]
     assert functions, f"set {exercise_set.chapter} has no function exercise"
+    # Every case is graded under CASE_TIME_LIMIT, shorter than the exercises' own limits. The
+    # slow ones (7.7's torch loop has 15 s) are therefore attacked, and the exercises that must
+    # stay correct are quick ones, which pass in 1 s. The attacks still go out in the set's
+    # order, so the exercises after "patch" are collected in a patched kernel.
+    if len(functions) > len(ATTACKS):
+        slowest_first = sorted(functions, key=lambda e: -e.time_limit)
+        chosen = {e.id for e in slowest_first[: len(ATTACKS)]}
+        kept = [e.id for e in slowest_first[len(ATTACKS) :] if e.time_limit > 5]
+        assert not kept, f"{kept} would be graded under {CASE_TIME_LIMIT} s and not attacked"
+        functions = [e for e in functions if e.id in chosen]
     chunks = [ATTACKS[i : i + len(functions)] for i in range(0, len(ATTACKS), len(functions))]
     return [dict(zip(chunk, functions, strict=False)) for chunk in chunks]
 
