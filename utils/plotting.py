@@ -99,7 +99,10 @@ def plot_trajectories(
 
     for label, path in paths.items():
         (line,) = ax.plot(path[:, 0], path[:, 1], marker=".", markersize=3, lw=1.5, label=label)
+        # The legend's start and end keys take the path's colour when there is one path, and a
+        # neutral grey standing for every path's colour when there are several.
         color = line.get_color()
+        key_color = color if len(paths) == 1 else "gray"
         ax.plot(*path[0], marker="o", color=color, markersize=7, label="_start", zorder=4)
         ax.plot(*path[-1], marker="X", color=color, markersize=8, label="_end", zorder=4)
 
@@ -111,8 +114,8 @@ def plot_trajectories(
         )
         handles.append(stars)
     handles += [
-        Line2D([], [], marker="o", color="gray", ls="none", label="start"),
-        Line2D([], [], marker="X", color="gray", ls="none", label="end"),
+        Line2D([], [], marker="o", color=key_color, ls="none", label="start"),
+        Line2D([], [], marker="X", color=key_color, ls="none", label="end"),
     ]
     ax.legend(handles=handles, loc="best", fontsize="small")
     ax.set_xlim(x1_min, x1_max)
