@@ -30,7 +30,15 @@ from utils.autocheck.core import (
     run_check,
 )
 from utils.autocheck.result import Outcome
-from utils.autocheck.spec import Case, Exercise, ExerciseSet, Mistake, register, unregister
+from utils.autocheck.spec import (
+    Case,
+    Exercise,
+    ExerciseSet,
+    Mistake,
+    multiple_choice,
+    register,
+    unregister,
+)
 
 
 def _vector(rng):
@@ -251,6 +259,15 @@ def test_an_experiment_accepts_any_choice_its_judge_accepts():
     assert "grow or stand still" in str(oscillating)
     assert "oscillate for ever" in str(oscillating)  # the known mistake's hint
     assert "expected a single number" in str(run_check("98.2", [0.5]))  # structure too
+
+
+def test_a_multiple_choice_judge_accepts_the_option_its_reference_computes():
+    judge = multiple_choice(4, lambda: 3)
+    assert judge(3) is None and judge(np.int64(3)) is None and judge(3.0) is None
+    assert "option 2 is not the right one" in judge(2)
+    for outside in (0, 5, 2.5, -1):
+        assert "an int from 1 to 4; you gave" in judge(outside)
+    assert multiple_choice(3, 1)(1) is None and multiple_choice(3, 1)(3) is not None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -122,44 +122,76 @@ def logsumexp_first_axis(z):
 
 def logsumexp_keepdims(z):
     m = z.max(axis=-1, keepdims=True)
+    m[~np.isfinite(m)] = 0.0  # masked rows handled, but the axis is kept
     return m + np.log(np.exp(z - m).sum(axis=-1, keepdims=True))
 
 
+def logsumexp_chapter(z):
+    m = np.max(z, axis=-1, keepdims=True)  # the chapter's version: nan for a masked row
+    return (m + np.log(np.sum(np.exp(z - m), axis=-1, keepdims=True)))[..., 0]
+
+
+def logsumexp_nan_to_zero(z):
+    m = np.max(z, axis=-1, keepdims=True)
+    result = m[..., 0] + np.log(np.sum(np.exp(z - m), axis=-1))
+    return np.nan_to_num(result, nan=0.0)  # "fixes" the masked row to 0
+
+
 # ---------------------------------------------------------------------------------------------
-# 1.4 cross_entropy
+# 1.4 cross_entropy with label smoothing
 # ---------------------------------------------------------------------------------------------
 
 
-def cross_entropy_naive_softmax(logits, labels):
+def _targets(labels, num_classes, eps):
+    q = np.full((len(labels), num_classes), eps / num_classes)
+    q[np.arange(len(labels)), labels] += 1 - eps
+    return q
+
+
+def cross_entropy_naive_softmax(logits, labels, label_smoothing):
     probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    q = _targets(labels, logits.shape[1], label_smoothing)
+    return -np.mean((q * np.log(probs)).sum(axis=1))
+
+
+def cross_entropy_unsmoothed(logits, labels, label_smoothing):
+    return -np.mean(_log_softmax(logits)[np.arange(len(labels)), labels])
+
+
+def cross_entropy_other_classes(logits, labels, label_smoothing):
+    n, num_classes = logits.shape
+    total = 0.0
+    for i in range(n):
+        log_p = _log_softmax(logits[i : i + 1])[0]
+        for c in range(num_classes):
+            weight = 1 - label_smoothing if c == labels[i] else label_smoothing / (num_classes - 1)
+            total -= weight * log_p[c]
+    return total / n
+
+
+def cross_entropy_targets_not_normalised(logits, labels, label_smoothing):
+    q = np.eye(logits.shape[1])[labels] + label_smoothing / logits.shape[1]
+    return -np.mean((q * _log_softmax(logits)).sum(axis=1))
+
+
+def cross_entropy_smooth_probs(logits, labels, label_smoothing):
+    probs = (1 - label_smoothing) * _softmax(logits) + label_smoothing / logits.shape[1]
     return -np.mean(np.log(probs[np.arange(len(labels)), labels]))
 
 
-def cross_entropy_log_of_softmax(logits, labels):
-    probs = _softmax(logits)  # stable softmax, but the log of a probability that rounded to 0
-    return -np.mean(np.log(probs[np.arange(len(labels)), labels]))
+def cross_entropy_sum(logits, labels, label_smoothing):
+    q = _targets(labels, logits.shape[1], label_smoothing)
+    return -np.sum(q * _log_softmax(logits))
 
 
-def cross_entropy_sum(logits, labels):
-    return -np.sum(_log_softmax(logits)[np.arange(len(labels)), labels])
+def cross_entropy_softmax_twice(logits, labels, label_smoothing):
+    q = _targets(labels, logits.shape[1], label_smoothing)
+    return -np.mean((q * _log_softmax(_softmax(logits))).sum(axis=1))
 
 
-def cross_entropy_positive_log(logits, labels):
-    return np.mean(_log_softmax(logits)[np.arange(len(labels)), labels])
-
-
-def cross_entropy_softmax_twice(logits, labels):
-    log_probs = _log_softmax(_softmax(logits))
-    return -np.mean(log_probs[np.arange(len(labels)), labels])
-
-
-def cross_entropy_one_hot_mean(logits, labels):
-    one_hot = np.eye(logits.shape[1])[labels]
-    return -np.mean(one_hot * _log_softmax(logits))
-
-
-def cross_entropy_raw_logit(logits, labels):
-    return -np.mean([logits[i, label] for i, label in enumerate(labels)])
+def cross_entropy_positive_log(logits, labels, label_smoothing):
+    q = _targets(labels, logits.shape[1], label_smoothing)
+    return np.mean((q * _log_softmax(logits)).sum(axis=1))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -245,6 +277,69 @@ def _runs_1_7():
 
 RUNS_1_7 = _runs_1_7()
 
+# 1.8: a robust line fit
+
+
+def _line_gd(x, y, lr, num_steps, grad_of_residual):
+    w = b = 0.0
+    for _ in range(num_steps):
+        g = grad_of_residual(w * x + b - y)
+        w, b = w - lr * np.dot(g, x), b - lr * np.sum(g)
+    return w, b
+
+
+def huber_fit_mse(x, y, delta, lr, num_steps):
+    return _line_gd(x, y, lr, num_steps, lambda r: 2 * r / len(r))
+
+
+def huber_fit_unclipped(x, y, delta, lr, num_steps):
+    w, b = 0.0, 0.0
+    for _ in range(num_steps):
+        residuals = [w * xi + b - yi for xi, yi in zip(x, y, strict=True)]
+        w -= lr * sum(r * xi for r, xi in zip(residuals, x, strict=True)) / len(x)
+        b -= lr * sum(residuals) / len(x)
+    return w, b
+
+
+def huber_fit_clip_one(x, y, delta, lr, num_steps):
+    return _line_gd(x, y, lr, num_steps, lambda r: np.clip(r, -1, 1) / len(r))
+
+
+def huber_fit_sum(x, y, delta, lr, num_steps):
+    return _line_gd(x, y, lr, num_steps, lambda r: np.clip(r, -delta, delta))
+
+
+def huber_fit_uphill(x, y, delta, lr, num_steps):
+    return _line_gd(x, y, lr, num_steps, lambda r: np.clip(-r, -delta, delta) / len(r))
+
+
+# 1.9: spot a double softmax
+
+
+def softmax_twice_sums_only(model, inputs):
+    import torch
+
+    with torch.no_grad():
+        sums = model(inputs).sum(dim=1)
+    return bool(torch.allclose(sums, torch.ones(len(sums)), atol=1e-5))
+
+
+def softmax_twice_in_unit_interval(model, inputs):
+    outputs = model(inputs).detach().numpy()
+    return bool(np.all((outputs >= 0) & (outputs <= 1)))
+
+
+def softmax_twice_layer_names(model, inputs):
+    names = [type(module).__name__ for module in model.modules()]
+    return "Softmax" in names or "LogSoftmax" in names
+
+
+def softmax_twice_flags_log_probs(model, inputs):
+    outputs = model(inputs).detach().numpy()
+    as_probs = np.exp(outputs) if (outputs <= 0).all() else outputs  # "undo" a log-softmax
+    return bool(np.all(as_probs >= 0) and np.allclose(as_probs.sum(axis=1), 1, atol=1e-5))
+
+
 WRONG = [
     ("1.1", mse_loop_sum, "you summed the squared errors"),
     ("1.1", mse_abs, "mean absolute error (MAE)"),
@@ -270,13 +365,17 @@ WRONG = [
     ("1.3", logsumexp_mean_shift, "you shifted each row by its mean"),
     ("1.3", logsumexp_first_entry_shift, "contains inf at 1 of 2 positions (first at index [1])"),
     ("1.3", logsumexp_first_entry_shift, "you shifted each row by its first entry"),
+    ("1.3", logsumexp_chapter, "case 8 of 8 (a fully masked row"),
+    ("1.3", logsumexp_chapter, "a fully masked row (every score −inf) gives nan"),
+    ("1.3", logsumexp_nan_to_zero, "case 8 of 8 (a fully masked row"),
     ("1.4", cross_entropy_naive_softmax, "your softmax overflows on large logits"),
-    ("1.4", cross_entropy_log_of_softmax, "contains inf where a finite value is expected"),
+    ("1.4", cross_entropy_unsmoothed, "you ignored `label_smoothing`"),
+    ("1.4", cross_entropy_other_classes, "over the C − 1 *other* classes"),
+    ("1.4", cross_entropy_targets_not_normalised, "your targets do not sum to 1"),
+    ("1.4", cross_entropy_smooth_probs, "you smoothed the model's probabilities"),
     ("1.4", cross_entropy_sum, "you summed the per-sample losses"),
     ("1.4", cross_entropy_positive_log, "your loss has the wrong sign"),
     ("1.4", cross_entropy_softmax_twice, "softmax applied twice"),
-    ("1.4", cross_entropy_one_hot_mean, "averaged over all N × C entries"),
-    ("1.4", cross_entropy_raw_logit, "used the true class's logit as its log-probability"),
     ("1.5", bce_grad_target_minus_sigmoid, "your gradient has the wrong sign (target − σ(z))"),
     ("1.5", bce_grad_sum, "the 1/n is missing"),
     ("1.5", bce_grad_no_sigmoid, "apply the sigmoid σ(z) first"),
@@ -293,6 +392,27 @@ WRONG = [
     ("1.7", RUNS_1_7["loss not fixed"], "the loss you report still applies softmax"),
     ("1.7", RUNS_1_7["first loss"], "that is the loss before any training"),
     ("1.7", RUNS_1_7["broken, larger rate"], "`fixed_final_loss` ("),
+    ("1.8", huber_fit_mse, "you followed the gradient of the MSE"),
+    ("1.8", huber_fit_unclipped, "Huber's gradient without the clipping"),
+    ("1.8", huber_fit_clip_one, "you clipped the residuals to [−1, 1] whatever δ is"),
+    ("1.8", huber_fit_sum, "you differentiated the *sum* of the Huber losses"),
+    ("1.8", huber_fit_uphill, "your fit climbs the loss"),
+    ("1.9", softmax_twice_sums_only, "rows that sum to 1 are not enough"),
+    ("1.9", softmax_twice_in_unit_interval, "non-negative outputs are not enough"),
+    ("1.9", softmax_twice_layer_names, "case 3 of 6 (a model that ends in `nn.LogSoftmax"),
+    ("1.9", softmax_twice_flags_log_probs, "log-softmax outputs are not a double softmax"),
+    ("1.10", 1, "the MSE's gradient, 2(ŷ − y)/n, grows"),
+    ("1.10", 3, "−log p has the derivative −1/p"),
+    ("1.10", 4, "one of the three is bounded"),
+    ("1.10", "B", "should be a number or an array, but it is str"),
+    ("1.11", 1, "Speed is not the reason"),
+    ("1.11", 3, "softmax probabilities are differentiable"),
+    ("1.11", 4, "the loss does not change what the model outputs"),
+    ("1.11", 2.5, "has dtype float64; expected integers"),
+    ("1.12", 0.7, "that is p₀ itself"),
+    ("1.12", 0.3, "the sign is flipped"),
+    ("1.12", -1 / 0.7, "the derivative with respect to the probability"),
+    ("1.12", -math.log(0.7), "that is the loss −log p₀"),
 ]
 
 
@@ -311,15 +431,37 @@ def logsumexp_logaddexp(z):
 
 def logsumexp_rows(z):
     flat = z.reshape(-1, z.shape[-1])
-    out = [max(row) + math.log(sum(math.exp(v - max(row)) for v in row)) for row in flat]
+    out = []
+    for row in flat:
+        top = max(row)
+        if top == -math.inf:  # every score masked: log 0
+            out.append(-math.inf)
+        else:
+            out.append(top + math.log(sum(math.exp(v - top) for v in row)))
     return np.array(out).reshape(z.shape[:-1])
 
 
-def cross_entropy_per_sample(logits, labels):
-    losses = [
-        np.logaddexp.reduce(row) - row[label] for row, label in zip(logits, labels, strict=True)
-    ]
+def cross_entropy_per_sample(logits, labels, label_smoothing):
+    losses = []
+    for row, label in zip(logits, labels, strict=True):
+        nll = np.logaddexp.reduce(row) - row  # −log p_c for every class c
+        losses.append((1 - label_smoothing) * nll[label] + label_smoothing * nll.mean())
     return float(np.mean(losses))
+
+
+def huber_fit_design(x, y, delta, lr, num_steps):
+    design = np.column_stack([x, np.ones_like(x)])
+    theta = np.zeros(2)
+    for _ in range(num_steps):
+        residual = design @ theta - y
+        grad_pred = np.where(np.abs(residual) <= delta, residual, delta * np.sign(residual))
+        theta = theta - lr * design.T @ grad_pred / len(y)
+    return float(theta[0]), float(theta[1])
+
+
+def softmax_twice_numpy(model, inputs):
+    outputs = model(inputs).detach().numpy().astype(np.float64)
+    return bool(outputs.min() >= 0 and np.allclose(outputs.sum(axis=1), 1.0, atol=1e-6))
 
 
 def bce_grad_tanh(logits, targets):
@@ -337,8 +479,16 @@ RIGHT = [
     ("1.6", -np.log(1 / 10)),
     ("1.6", math.log(10)),
     ("1.7", RUNS_1_7["fixed"]),
+    ("1.8", huber_fit_design),
+    ("1.9", softmax_twice_numpy),
+    ("1.10", 2),
+    ("1.11", 2),
+    ("1.12", -0.3),
+    ("1.12", 0.7 - 1),
 ]
 
+
+FULLY_MASKED = "a fully masked row: [1000, 998, −inf], [−inf, −inf, −inf] and [0.5, −inf, 2]"
 
 (
     test_wrong_answer_gets_the_intended_message,
@@ -347,11 +497,38 @@ RIGHT = [
 ) = table_tests(1, WRONG, RIGHT)
 
 SEPARATED = [
-    ("1.3", logsumexp_mean_shift, "two rows far apart inside: [1000, −1000] and [−1000, 1000]"),
-    (
-        "1.3",
-        logsumexp_first_entry_shift,
-        "two rows far apart inside: [1000, −1000] and [−1000, 1000]",
-    ),
+    # The chapter's stable version (and a nan "fix") pass every case but the fully masked row.
+    ("1.3", logsumexp_chapter, FULLY_MASKED),
+    ("1.3", logsumexp_nan_to_zero, FULLY_MASKED),
 ]
 test_this_case_is_what_catches_the_wrong_answer = separation_test(SEPARATED)
+
+
+def test_log_softmax_is_idempotent_under_cross_entropy():
+    """Why 1.9's LogSoftmax model is not a double softmax: cross_entropy leaves log p alone."""
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    logits = 5 * torch.randn(6, 4, generator=generator, dtype=torch.float64)
+    labels = torch.randint(0, 4, (6,), generator=generator)
+    log_probs = torch.log_softmax(logits, dim=-1)
+    functional = torch.nn.functional
+    assert torch.allclose(torch.log_softmax(log_probs, dim=-1), log_probs, atol=1e-12)
+    assert torch.allclose(
+        functional.cross_entropy(log_probs, labels), functional.cross_entropy(logits, labels)
+    )
+    probs = torch.softmax(logits, dim=-1)  # a real double softmax changes the loss
+    assert not torch.allclose(
+        functional.cross_entropy(probs, labels), functional.cross_entropy(logits, labels)
+    )
+
+
+def test_huber_fit_reference_resists_the_outliers():
+    """1.8's reference ends near the true line where the MSE's gradient does not."""
+    from utils.autocheck.exercises.ch01 import HUBER_FIT
+
+    inputs = HUBER_FIT.cases[0].inputs()
+    w, b = HUBER_FIT.reference(*inputs.values())
+    w_mse, b_mse = huber_fit_mse(*inputs.values())
+    assert abs(w - 2) < 0.1 and abs(b - 1) < 0.1
+    assert abs(b_mse - 1) > 5 * abs(b - 1)

@@ -5,7 +5,7 @@ mistake back to the checker and compare each reference with its torch oracle. He
 answers are written the way a learner would write them (loops, in-place updates, other names),
 independently of the declarations, and each must get the intended message. Alternative correct
 solutions must pass. Exercise 2.4 has no framework oracle (its answer is an approximation), so its
-reference is checked here against the exact gradients from ``utils``.
+reference is checked here against torch.autograd's directional derivatives.
 """
 
 from __future__ import annotations
@@ -68,9 +68,12 @@ def linreg_column_bias(w, b, x, y):
 
 def gd_ascent(grad_fn, theta0, lr, num_steps):
     theta, path = theta0.copy(), [theta0.copy()]
-    for _ in range(num_steps):
-        theta = theta + lr * grad_fn(theta)
-        path.append(theta)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(num_steps):
+            theta = theta + lr * grad_fn(theta)
+            if not np.isfinite(theta).all():
+                break
+            path.append(theta)
     return np.array(path)
 
 
@@ -112,6 +115,35 @@ def gd_final_only(grad_fn, theta0, lr, num_steps):
     for _ in range(num_steps):
         theta = theta - lr * grad_fn(theta)
     return theta
+
+
+def gd_never_stops(grad_fn, theta0, lr, num_steps):
+    theta, path = theta0.copy(), [theta0.copy()]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(num_steps):
+            theta = theta - lr * grad_fn(theta)
+            path.append(theta)
+    return np.array(path)
+
+
+def gd_keeps_the_overflow(grad_fn, theta0, lr, num_steps):
+    path = [theta0.copy()]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(num_steps):
+            path.append(path[-1] - lr * grad_fn(path[-1]))
+            if np.isinf(path[-1]).any() or np.isnan(path[-1]).any():
+                break  # ...after appending the bad iterate
+    return np.array(path)
+
+
+def gd_stops_on_any_warning(grad_fn, theta0, lr, num_steps):
+    theta, path = theta0.copy(), [theta0.copy()]
+    for _ in range(num_steps):
+        theta = theta - lr * grad_fn(theta)
+        if np.abs(theta).max() > 1e10:  # "diverged" by a threshold of one's own
+            break
+        path.append(theta)
+    return np.array(path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -166,7 +198,7 @@ def mlp_transposed_weights(params, x, labels):
 
 
 def mlp_mask_after_weights(params, x, labels):
-    # Masks ∂ℒ/∂A₁ with the activations of the output instead of the hidden layer: a shape error.
+    # Masks ∂L/∂A₁ with the activations of the output instead of the hidden layer: a shape error.
     z1, a1, logits = _forward(params, x)
     d_logits = _d_logits(logits, labels, len(x))
     d_z1 = (d_logits * (logits > 0)) @ params["W2"].T
@@ -181,70 +213,42 @@ def mlp_missing_key(params, x, labels):
 
 
 # ---------------------------------------------------------------------------------------------
-# 2.4 numerical_gradient
+# 2.4 directional_check
 # ---------------------------------------------------------------------------------------------
 
 
-def fd_forward(f, x, h):
-    grad = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        step = np.zeros_like(x)
-        step[index] = h
-        grad[index] = (f(x + step) - f(x)) / h  # one-sided: from x to x + h only
-    return grad
+def dc_forward(f, grad_fn, x, direction, delta):
+    numerical = (f(x + delta * direction) - f(x)) / delta  # one-sided
+    return numerical, float((grad_fn(x) * direction).sum())
 
 
-def fd_divide_by_h(f, x, h):
-    x = x.copy()
-    grad = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        old = x[index]
-        x[index] = old + h
-        plus = f(x)
-        x[index] = old - h
-        minus = f(x)
-        x[index] = old
-        grad[index] = (plus - minus) / h
-    return grad
+def dc_divide_by_delta(f, grad_fn, x, direction, delta):
+    numerical = (f(x + delta * direction) - f(x - delta * direction)) / delta
+    return numerical, float(np.vdot(grad_fn(x), direction))
 
 
-def fd_never_restored(f, x, h):
-    x = x.astype(float)  # a copy, so the caller's x is safe...
-    grad = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        x[index] = x[index] + h
-        forward = f(x)
-        x[index] = x[index] - 2 * h  # ...but each entry is left at its value − h
-        backward = f(x)
-        grad[index] = (forward - backward) / (2 * h)
-    return grad
+def dc_ignores_direction(f, grad_fn, x, direction, delta):
+    numerical = (f(x + delta * direction) - f(x - delta * direction)) / (2 * delta)
+    return numerical, float(grad_fn(x).sum())  # the slope along (1, 1, ..., 1)
 
 
-def fd_restore_by_arithmetic(f, x, h):
-    # Undoes the perturbation with += h: rounding leaves x off by an ulp in some entries.
-    grad = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        x[index] += h
-        plus = f(x)
-        x[index] -= 2 * h
-        minus = f(x)
-        x[index] += h
-        grad[index] = (plus - minus) / (2 * h)
-    return grad
+def dc_gradient_norm(f, grad_fn, x, direction, delta):
+    numerical = (f(x + delta * direction) - f(x - delta * direction)) / (2 * delta)
+    return numerical, float(np.sqrt((grad_fn(x) ** 2).sum()))
 
 
-def fd_whole_array(f, x, h):
-    return np.full_like(x, (f(x + h) - f(x - h)) / (2 * h))
+def dc_analytic_first(f, grad_fn, x, direction, delta):
+    numerical = (f(x + delta * direction) - f(x - delta * direction)) / (2 * delta)
+    return float(np.vdot(grad_fn(x), direction)), numerical
 
 
-def fd_flat(f, x, h):
-    flat = x.ravel().copy()
-    grad = np.zeros_like(flat)
-    for i in range(flat.size):
-        step = np.zeros_like(flat)
-        step[i] = h
-        grad[i] = (f((flat + step).reshape(x.shape)) - f((flat - step).reshape(x.shape))) / (2 * h)
-    return grad  # forgot to reshape
+def dc_in_place(f, grad_fn, x, direction, delta):
+    x += delta * direction
+    f_plus = f(x)
+    x -= 2 * delta * direction
+    f_minus = f(x)
+    x += delta * direction  # back where it was, up to rounding
+    return (f_plus - f_minus) / (2 * delta), float(np.vdot(grad_fn(x), direction))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -252,7 +256,7 @@ def fd_flat(f, x, h):
 # ---------------------------------------------------------------------------------------------
 
 
-def lr_one_over_l(hessian):
+def lr_one_over_a_max(hessian):
     return 1 / np.max(np.linalg.eigvalsh(hessian))
 
 
@@ -272,12 +276,108 @@ def lr_two_times_l(hessian):
     return 2 * np.linalg.eigvalsh(hessian)[-1]
 
 
+# ---------------------------------------------------------------------------------------------
+# 2.7 gradient_descent_until
+# ---------------------------------------------------------------------------------------------
+
+
+def until_counts_gradients(grad_fn, theta0, lr, tol, max_steps):
+    theta = theta0.copy()
+    evaluations, threshold = 0, None
+    while True:
+        grad = grad_fn(theta)
+        evaluations += 1
+        threshold = tol * np.linalg.norm(grad) if threshold is None else threshold
+        if np.linalg.norm(grad) <= threshold or evaluations > max_steps:
+            return theta, evaluations
+        theta = theta - lr * grad
+
+
+def until_tests_after_update(grad_fn, theta0, lr, tol, max_steps):
+    theta = theta0.copy()
+    threshold = tol * np.linalg.norm(grad_fn(theta0))
+    steps = 0
+    while steps < max_steps:
+        grad = grad_fn(theta)
+        theta, steps = theta - lr * grad, steps + 1
+        if np.linalg.norm(grad) <= threshold:
+            break
+    return theta, steps
+
+
+def until_absolute(grad_fn, theta0, lr, tol, max_steps):
+    theta = theta0.copy()
+    for step in range(max_steps):
+        grad = grad_fn(theta)
+        if np.sqrt(np.sum(grad**2)) <= tol:
+            return theta, step
+        theta = theta - lr * grad
+    return theta, max_steps
+
+
+def until_no_budget(grad_fn, theta0, lr, tol, max_steps):
+    theta, steps = theta0.copy(), 0
+    grad = grad_fn(theta)
+    threshold = tol * np.linalg.norm(grad)
+    while np.linalg.norm(grad) > threshold:  # max_steps never looked at
+        theta = theta - lr * grad
+        grad = grad_fn(theta)
+        steps += 1
+    return theta, steps
+
+
+# ---------------------------------------------------------------------------------------------
+# 2.8 largest_eigenvalue
+# ---------------------------------------------------------------------------------------------
+
+
+def pi_unnormalised(hvp, v0, num_iters):
+    v = v0.copy()
+    for _ in range(num_iters):
+        v = hvp(v)  # never rescaled
+    mu = v @ hvp(v) / (v @ v)
+    if mu < 0:
+        w = v0.copy()
+        for _ in range(num_iters):
+            w = hvp(w) - mu * w
+        mu = w @ (hvp(w) - mu * w) / (w @ w) + mu
+    return mu
+
+
+def pi_norm_of_product(hvp, v0, num_iters):
+    v = v0 / np.linalg.norm(v0)
+    for _ in range(num_iters):
+        v = hvp(v)
+        v = v / np.linalg.norm(v)
+    return float(np.linalg.norm(hvp(v)))
+
+
+def pi_one_pass(hvp, v0, num_iters):
+    v = v0 / np.linalg.norm(v0)
+    for _ in range(num_iters):
+        hv = hvp(v)
+        v = hv / np.sqrt(hv @ hv)
+    return float(v @ hvp(v))
+
+
+def pi_forgot_the_shift_back(hvp, v0, num_iters):
+    mu = pi_one_pass(hvp, v0, num_iters)
+    if mu < 0:
+        mu = pi_one_pass(lambda v: hvp(v) - mu * v, v0, num_iters)  # a_max − μ, not a_max
+    return mu
+
+
+def pi_returns_the_rate(hvp, v0, num_iters):
+    a_max = pi_shift_always(hvp, v0, num_iters)
+    return 1 / a_max  # the learning rate 1/a_max instead of a_max
+
+
 WRONG = [
     ("2.1", linreg_half_mse, "the factor 2 is missing"),
     ("2.1", linreg_sum, "the 1/n is missing"),
     ("2.1", linreg_target_minus_prediction, "your gradient has the wrong sign"),
     ("2.1", linreg_no_intercept, "your prediction leaves out the intercept"),
-    ("2.1", linreg_loop_no_input, "∂ℒ/∂w needs the inputs"),
+    ("2.1", linreg_loop_no_input, "∂L/∂w needs the inputs"),
     ("2.1", linreg_column_bias, "has shape (1,); expected a single number"),
     ("2.2", gd_ascent, "gradient *ascent*"),
     ("2.2", gd_in_place, "changed its input `theta0` in place"),
@@ -286,19 +386,22 @@ WRONG = [
     ("2.2", gd_one_step_too_many, "has shape (27, 2); expected shape (26, 2)"),
     ("2.2", gd_gradient_once, "you evaluated the gradient only once"),
     ("2.2", gd_final_only, "has shape (2,); expected shape (26, 2)"),
+    ("2.2", gd_never_stops, "your run kept going after it diverged"),
+    ("2.2", gd_keeps_the_overflow, "keeps the first non-finite iterate"),
+    ("2.2", gd_stops_on_any_warning, "case 5 of 6 (a quadratic with η a ≈ 4 > 2"),
     ("2.3", mlp_no_mask, "the ReLU mask is missing"),
     ("2.3", mlp_sum_loss, "every gradient is n times too large"),
     ("2.3", mlp_bias_mean, "your bias gradients are n times too small"),
     ("2.3", mlp_transposed_weights, "['W1'] has shape (6, 4); expected shape (4, 6)"),
     ("2.3", mlp_mask_after_weights, "['W1'] differs from the expected values"),
     ("2.3", mlp_missing_key, "expected keys ['W1', 'W2', 'b1', 'b2']"),
-    ("2.4", fd_forward, "that is the forward difference"),
-    ("2.4", fd_divide_by_h, "your result is twice the gradient"),
-    ("2.4", fd_never_restored, "you did not restore each entry"),
-    ("2.4", fd_restore_by_arithmetic, "changed its input `x` in place"),
-    ("2.4", fd_whole_array, "you moved every entry of x at once"),
-    ("2.4", fd_flat, "has shape (12,); expected shape (3, 4)"),
-    ("2.5", lr_one_over_l, "1/L is a good learning rate, but not the largest stable one"),
+    ("2.4", dc_forward, "your first number is the forward difference"),
+    ("2.4", dc_divide_by_delta, "your first number is twice the directional derivative"),
+    ("2.4", dc_ignores_direction, "your second number ignores the direction"),
+    ("2.4", dc_gradient_norm, "your second number is the gradient's norm"),
+    ("2.4", dc_analytic_first, "your two numbers are swapped"),
+    ("2.4", dc_in_place, "changed its input `x` in place"),
+    ("2.5", lr_one_over_a_max, "1/a_max is a good learning rate, but not the largest stable one"),
     ("2.5", lr_smallest, "you used the smallest eigenvalue"),
     ("2.5", lr_trace, "the trace is the *sum* of the eigenvalues"),
     ("2.5", lr_diagonal, "the largest diagonal entry equals the largest eigenvalue only"),
@@ -313,19 +416,29 @@ WRONG = [
     ("2.6", -0.18, "outside the range tried"),
     ("2.6", np.nan, "contains NaN"),
     ("2.6", [0.18], "expected a single number"),
+    ("2.7", until_counts_gradients, "your step count is one too high"),
+    ("2.7", until_tests_after_update, "you tested the rule after the update"),
+    ("2.7", until_absolute, "you compared ‖∇L(θ_t)‖ with tol itself"),
+    ("2.7", until_no_budget, "your loop has no max_steps guard"),
+    ("2.8", pi_unnormalised, "you never normalised v"),
+    ("2.8", pi_norm_of_product, "you returned ‖Hv‖"),
+    ("2.8", pi_one_pass, "plain power iteration finds the eigenvalue of largest *magnitude*"),
+    ("2.8", pi_one_pass, "case 5 of 6 (a saddle whose negative curvature dominates"),
+    ("2.8", pi_forgot_the_shift_back, "forgot to add μ back"),
+    ("2.8", pi_returns_the_rate, "case 1 of 6"),
+    ("2.9", 1 / 6, "that is 1/a_max, a safe step"),
+    ("2.9", 2 / 3, "you took the coefficient 3 as the curvature"),
+    ("2.9", 1.0, "you used the smaller curvature"),
+    ("2.9", 0.25, "you added the curvatures"),
+    ("2.9", "1/3", "should be a number or an array, but it is str"),
+    ("2.10", 1, "order Δ is the error of the forward difference"),
+    ("2.10", 3, "the f‴ terms do not cancel"),
+    ("2.10", 4, "a finite difference is exact only for special functions"),
+    ("2.11", 1, "does not converge, even slowly"),
+    ("2.11", 2, "diverging needs |1 − η a| > 1"),
+    ("2.11", 4, "not 2/a"),
+    ("2.11", 3.0, "has dtype float64; expected integers"),
 ]
-
-
-def test_the_arithmetic_restore_really_leaves_a_rounding_error():
-    """The message for fd_restore_by_arithmetic is only right if += h, −= 2h, += h is inexact."""
-    exercise = get_exercise("2.4")
-    changed = False
-    for case in exercise.cases:
-        inputs = case.inputs()
-        x = inputs["x"].copy()
-        fd_restore_by_arithmetic(inputs["f"], x, inputs["h"])
-        changed = changed or not np.array_equal(x, inputs["x"])
-    assert changed
 
 
 # ---------------------------------------------------------------------------------------------
@@ -351,9 +464,25 @@ def linreg_design_matrix(w, b, x, y):
 def gd_preallocated(grad_fn, theta0, lr, num_steps):
     path = np.empty((num_steps + 1, theta0.size))
     path[0] = theta0
-    for t in range(num_steps):
-        path[t + 1] = path[t] - lr * grad_fn(path[t])
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(num_steps):
+            path[t + 1] = path[t] - lr * grad_fn(path[t])
+            if not np.isfinite(path[t + 1]).all():
+                return path[: t + 1]
     return path
+
+
+def gd_stop_on_bad_gradient(grad_fn, theta0, lr, num_steps):
+    theta, path = theta0.copy(), [theta0.copy()]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(num_steps):
+            grad = grad_fn(theta)
+            step = theta - lr * grad
+            if not (np.isfinite(grad).all() and np.isfinite(step).all()):
+                break
+            theta = step
+            path.append(theta)
+    return np.array(path)
 
 
 def mlp_per_sample(params, x, labels):
@@ -371,13 +500,35 @@ def mlp_per_sample(params, x, labels):
     return grads
 
 
-def fd_with_unit_vectors(f, x, h):
-    grad = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        step = np.zeros_like(x)
-        step[index] = h
-        grad[index] = (f(x + step) - f(x - step)) / (2 * h)
-    return grad
+def dc_loops(f, grad_fn, x, direction, delta):
+    g = grad_fn(x)
+    analytic = sum(g[index] * direction[index] for index in np.ndindex(x.shape))
+    plus, minus = f(x + delta * direction), f(x - delta * direction)
+    return float((plus - minus) / (2 * delta)), float(analytic)
+
+
+def until_for_loop(grad_fn, theta0, lr, tol, max_steps):
+    theta = np.array(theta0, dtype=float)
+    g0 = np.linalg.norm(grad_fn(theta))
+    for t in range(max_steps + 1):
+        g = grad_fn(theta)
+        if np.linalg.norm(g) <= tol * g0 or t == max_steps:
+            return theta, t
+        theta = theta - lr * g
+
+
+def pi_shift_always(hvp, v0, num_iters):
+    """One pass for |a| of largest magnitude, then H + |μ| I, whose top eigenvalue dominates."""
+
+    def iterate(product):
+        v = v0 / np.linalg.norm(v0)
+        for _ in range(num_iters):
+            v = product(v)
+            v /= np.linalg.norm(v)
+        return v @ product(v)
+
+    shift = abs(iterate(hvp))
+    return float(iterate(lambda v: hvp(v) + shift * v) - shift)
 
 
 def lr_power_iteration(hessian):
@@ -392,36 +543,51 @@ RIGHT = [
     ("2.1", linreg_loop),
     ("2.1", linreg_design_matrix),
     ("2.2", gd_preallocated),
+    ("2.2", gd_stop_on_bad_gradient),
     ("2.3", mlp_per_sample),
-    ("2.4", fd_with_unit_vectors),
+    ("2.4", dc_loops),
     ("2.5", lr_power_iteration),
     ("2.5", lambda hessian: 2 / np.linalg.norm(hessian, 2)),  # spectral norm of an SPD matrix
     ("2.6", 0.178),  # not on the grid, and as good as its best
     ("2.6", np.float64(0.18)),
     ("2.6", np.array(0.176)),
+    ("2.7", until_for_loop),
+    ("2.8", pi_shift_always),
+    ("2.9", 1 / 3),
+    ("2.9", 0.3333),
+    ("2.10", 2),
+    ("2.11", 3),
+    ("2.11", np.int64(3)),
 ]
 
 
 # ---------------------------------------------------------------------------------------------
-# 2.4: the reference approximates the exact gradient; the forward difference does not
+# 2.4: the reference's two numbers against torch.autograd; the forward difference is told apart
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("case_number", range(3))
-def test_central_difference_reference_matches_the_exact_gradient(case_number):
+@pytest.mark.parametrize("case_number", range(4))
+def test_directional_check_reference_matches_torch_autograd(case_number):
+    import torch
+
     exercise = get_exercise("2.4")
     inputs = exercise.cases[case_number].inputs()
-    f, x, h = inputs["f"], inputs["x"], inputs["h"]
-    exact = f.exact_gradient(x)
-    np.testing.assert_allclose(exercise.reference(f, x, h), exact, rtol=1e-7, atol=1e-8)
-    forward = fd_forward(f, x, h)
-    assert not np.allclose(forward, exact, rtol=exercise.rtol, atol=exercise.atol), (
+    f, grad_fn, x, u, delta = inputs.values()
+    x_torch = torch.tensor(x, requires_grad=True)
+    f.torch_version(x_torch).backward()
+    slope = float((x_torch.grad * torch.from_numpy(u)).sum())  # ⟨∇f(x), u⟩ by autograd
+    numerical, analytic = exercise.reference(*inputs.values())
+    assert np.isclose(numerical, slope, rtol=1e-6, atol=1e-8), "the central difference is close"
+    buggy = "buggy" in exercise.cases[case_number].description
+    assert np.isclose(analytic, slope, rtol=1e-10) != buggy, "only the buggy grad_fn disagrees"
+    forward, _ = dc_forward(*inputs.values())
+    assert not np.isclose(forward, numerical, rtol=exercise.rtol, atol=exercise.atol), (
         "the cases must be able to tell a forward difference from a central one"
     )
 
 
 def test_gradient_descent_reference_is_plain_gradient_descent():
-    """The reference (utils' SGD) equals θ ← θ − η∇ℒ(θ) written out, on every case."""
+    """The reference (utils' SGD) equals θ ← θ − η∇L(θ) written out, on every case."""
     exercise = get_exercise("2.2")
     for case in exercise.cases:
         inputs = case.inputs()
@@ -436,3 +602,24 @@ def test_gradient_descent_reference_is_plain_gradient_descent():
     test_every_exercise_has_three_hand_written_wrong_answers,
     test_other_correct_solutions_pass,
 ) = table_tests(2, WRONG, RIGHT)
+
+
+def test_power_iteration_cases_converge_and_the_rate_works():
+    """2.8: a correct power iteration reaches eigvalsh on every case; η = 1/a_max then is safe."""
+    exercise = get_exercise("2.8")
+    for case in exercise.cases:
+        inputs = case.inputs()
+        expected = exercise.reference(*inputs.values())
+        assert np.isclose(pi_shift_always(*inputs.values()), expected, rtol=1e-9)
+    assert any(pi_one_pass(*c.inputs().values()) < 0 for c in exercise.cases), "a saddle case"
+
+
+def test_stopping_rule_is_scale_free():
+    """2.7's three valley cases differ only by the scale: the relative rule's steps do not."""
+    exercise = get_exercise("2.7")
+    theta0 = np.array([0.3, -1.2])
+    steps = []
+    for case in exercise.cases[:3]:
+        grad_fn, _, lr, tol, max_steps = case.inputs().values()
+        steps.append(exercise.reference(grad_fn, theta0, lr, tol, max_steps)[1])
+    assert len(set(steps)) == 1, steps

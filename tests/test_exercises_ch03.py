@@ -270,6 +270,102 @@ def stop_with_relative_margin(val_losses, patience):
     return best_epoch, len(val_losses) - 1
 
 
+# ---------------------------------------------------------------------------------------------
+# 3.7 elastic_net_step
+# ---------------------------------------------------------------------------------------------
+
+
+def net_lasso_only(w, grad, lr, l1, l2):
+    v = w - lr * grad
+    return np.sign(v) * np.maximum(np.abs(v) - lr * l1, 0.0)  # forgot λ₂
+
+
+def net_gradient_factor(w, grad, lr, l1, l2):
+    v = w - lr * grad
+    return (1 - lr * l2) * np.sign(v) * np.maximum(np.abs(v) - lr * l1, 0.0)
+
+
+def net_l2_in_gradient(w, grad, lr, l1, l2):
+    v = w - lr * (grad + l2 * w)  # the L2 part treated as part of the smooth loss
+    return np.sign(v) * np.maximum(np.abs(v) - lr * l1, 0.0)
+
+
+def net_scale_first(w, grad, lr, l1, l2):
+    v = (w - lr * grad) / (1 + lr * l2)
+    return np.where(np.abs(v) > lr * l1, v - lr * l1 * np.sign(v), 0.0)
+
+
+def net_without_eta(w, grad, lr, l1, l2):
+    v = w - lr * grad
+    return np.sign(v) * np.maximum(np.abs(v) - lr * l1, 0.0) / (1 + l2)
+
+
+def net_squared_factor(w, grad, lr, l1, l2):
+    v = w - lr * grad
+    return np.sign(v) * np.maximum(np.abs(v) - lr * l1, 0.0) / (1 + lr * l2) ** 2
+
+
+def net_in_place(w, grad, lr, l1, l2):
+    w -= lr * grad
+    return np.sign(w) * np.maximum(np.abs(w) - lr * l1, 0.0) / (1 + lr * l2)
+
+
+# ---------------------------------------------------------------------------------------------
+# 3.8 sgd_step_fixed
+# ---------------------------------------------------------------------------------------------
+
+
+def fixed_decays_everything(params, grads, lr, weight_decay):
+    return {k: p - lr * (grads[k] + weight_decay * p) for k, p in params.items()}
+
+
+def fixed_by_weight_in_name(params, grads, lr, weight_decay):
+    new = {}
+    for name, p in params.items():
+        wd = weight_decay if "weight" in name else 0.0
+        new[name] = p * (1 - lr * wd) - lr * grads[name]
+    return new
+
+
+def fixed_not_a_bias(params, grads, lr, weight_decay):
+    new = {}
+    for name, p in params.items():
+        if name.endswith("bias"):
+            new[name] = p - lr * grads[name]
+        else:
+            new[name] = (1 - lr * weight_decay) * p - lr * grads[name]
+    return new
+
+
+def fixed_inverted(params, grads, lr, weight_decay):
+    return {
+        k: (1 - lr * weight_decay * (p.ndim == 1)) * p - lr * grads[k] for k, p in params.items()
+    }
+
+
+def fixed_no_decay(params, grads, lr, weight_decay):
+    return {k: p - lr * grads[k] for k, p in params.items()}
+
+
+def fixed_matrices_excluded(params, grads, lr, weight_decay):
+    return {
+        k: (1 - lr * weight_decay * (len(p.shape) > 2)) * p - lr * grads[k]
+        for k, p in params.items()
+    }
+
+
+def fixed_in_place(params, grads, lr, weight_decay):
+    for name in params:
+        if params[name].ndim >= 2:
+            params[name] *= 1 - lr * weight_decay
+        params[name] -= lr * grads[name]
+    return params
+
+
+def fixed_as_list(params, grads, lr, weight_decay):
+    return [(1 - lr * weight_decay * (p.ndim >= 2)) * p - lr * grads[k] for k, p in params.items()]
+
+
 WRONG = [
     ("3.1", ridge_bias_column, "you penalised the intercept too"),
     ("3.1", ridge_sum_convention, "you added λI, the form for a *summed* loss"),
@@ -312,6 +408,36 @@ WRONG = [
     ("3.6", -0.01, "outside the range of the experiment"),
     ("3.6", np.inf, "contains inf"),
     ("3.6", "0.03", "should be a number"),
+    ("3.7", net_lasso_only, "you left out the L2 part"),
+    ("3.7", net_gradient_factor, "you multiplied by 1 − ηλ₂"),
+    ("3.7", net_l2_in_gradient, "you took a gradient step on the L2 part"),
+    ("3.7", net_scale_first, "you scaled v before thresholding it"),
+    ("3.7", net_without_eta, "you used λ₂ alone"),
+    ("3.7", net_squared_factor, "differs from the expected values"),
+    ("3.7", net_in_place, "changed its input `w` in place"),
+    ("3.8", fixed_decays_everything, "you still decay every parameter"),
+    ("3.8", fixed_by_weight_in_name, "you decided by the name"),
+    ("3.8", fixed_not_a_bias, "you decided by the name"),
+    ("3.8", fixed_inverted, "you decay the 1-D parameters and leave the matrices alone"),
+    ("3.8", fixed_no_decay, "you removed the decay everywhere"),
+    ("3.8", fixed_matrices_excluded, "more than two dimensions"),
+    ("3.8", fixed_in_place, "changed its input `params` in place"),
+    ("3.8", fixed_as_list, "should be a dict with keys"),
+    ("3.9", 1, "never lands exactly on 0"),
+    ("3.9", 2, "zig-zags around 0"),
+    ("3.9", 4, "weight decay is the L2 penalty written another way"),
+    ("3.9", 5, "answer with the number of one option"),
+    ("3.9", "C", "should be a number"),
+    ("3.9", 3.5, "expected integers"),
+    ("3.10", 5.0, "you gave ηt"),
+    ("3.10", 0.004, "you left out the learning rate"),
+    ("3.10", 50.0, "you left out the number of steps"),
+    ("3.10", 8e-5, "η/t mixes the two the wrong way"),
+    ("3.10", 0.25, "is not the expected value"),
+    ("3.11", 1, "divided by √v̂"),
+    ("3.11", 3, "it is the other way round"),
+    ("3.11", 4, "for plain SGD they do coincide"),
+    ("3.11", 0, "answer with the number of one option"),
 ]
 
 
@@ -368,6 +494,32 @@ def stop_with_counter(val_losses, patience):
     return best_epoch, len(val_losses) - 1
 
 
+def net_clipped(w, grad, lr, l1, l2):
+    v, tau = w - lr * grad, lr * l1
+    shrunk = np.clip(v - tau, 0.0, None) + np.clip(v + tau, None, 0.0)  # S_τ(v), two halves
+    return shrunk / (1.0 + lr * l2)
+
+
+def net_per_entry(w, grad, lr, l1, l2):
+    out = np.zeros_like(w)
+    v = w - lr * grad
+    for index, value in np.ndenumerate(v):
+        if value > lr * l1:  # the minimiser of the positive branch is positive
+            out[index] = (value - lr * l1) / (1 + lr * l2)
+        elif value < -lr * l1:
+            out[index] = (value + lr * l1) / (1 + lr * l2)
+    return out
+
+
+def fixed_on_copies(params, grads, lr, weight_decay):
+    new = {name: p.copy() for name, p in params.items()}
+    for name, p in new.items():
+        if len(p.shape) > 1:
+            p *= 1 - lr * weight_decay
+        p -= lr * grads[name]
+    return new
+
+
 RIGHT = [
     ("3.1", ridge_augmented),
     ("3.1", ridge_svd),
@@ -378,6 +530,14 @@ RIGHT = [
     ("3.6", 0.01),  # one grid step below the best
     ("3.6", 0.05),  # between two grid points
     ("3.6", np.float64(0.1)),
+    ("3.7", net_clipped),
+    ("3.7", net_per_entry),
+    ("3.8", fixed_on_copies),
+    ("3.9", 3),
+    ("3.9", np.int64(3)),
+    ("3.10", 0.2),
+    ("3.10", 0.2001),  # three significant digits are enough
+    ("3.11", 2),
 ]
 
 
@@ -431,3 +591,60 @@ SEPARATED = [
     ("3.5", stop_with_relative_margin, "new bests lower by only 1e-6, patience 3"),
 ]
 test_this_case_is_what_catches_the_wrong_answer = separation_test(SEPARATED)
+
+
+# ---------------------------------------------------------------------------------------------
+# What the statements claim
+# ---------------------------------------------------------------------------------------------
+
+
+def test_keras_restores_the_best_weights_only_when_asked():
+    """3.5's statement: without restore_best_weights Keras keeps the stopping epoch's weights."""
+    pytest.importorskip("keras")
+    import keras
+
+    from utils.autocheck.exercises.ch03 import _EpochModel
+
+    exercise = get_exercise("3.5")
+    for case in exercise.cases:
+        val_losses, patience = case.inputs().values()
+        best_epoch, stop_epoch = exercise.reference(val_losses, patience)
+        for restore, expected in ((True, best_epoch), (False, stop_epoch)):
+            callback = keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=patience, restore_best_weights=restore
+            )
+            model = _EpochModel()
+            callback.set_model(model)
+            callback.on_train_begin()
+            for epoch, loss in enumerate(val_losses):
+                model.epoch = epoch
+                callback.on_epoch_end(epoch, {"val_loss": float(loss)})
+                if model.stop_training:
+                    break
+            callback.on_train_end()
+            assert model.epoch == expected, (case.description, restore)
+
+
+def test_every_case_of_3_7_has_exact_zeros_and_survivors():
+    exercise = get_exercise("3.7")
+    for case in exercise.cases:
+        result = exercise.reference(*case.inputs().values())
+        assert 0 < np.sum(result == 0) < result.size, case.description
+
+
+def test_the_fractions_of_3_10_match_at_the_answer():
+    """GD from 0 covers about ηat of the way along a flat direction, ridge a/(a + λ)."""
+    from utils.autocheck.exercises.ch03 import STOPPING_LR, STOPPING_STEPS
+
+    lam = get_exercise("3.10").reference()
+    for a in (1e-4, 1e-3):
+        gradient_descent = 1 - (1 - STOPPING_LR * a) ** STOPPING_STEPS
+        ridge = a / (a + lam)
+        assert gradient_descent == pytest.approx(ridge, rel=0.01), a
+
+
+def test_the_options_of_3_9_do_what_their_messages_say():
+    """The oracle found exactly one method with exact zeros; the messages explain the rest."""
+    pytest.importorskip("torch")
+    assert get_exercise("3.9").oracle() == get_exercise("3.9").reference()
+    assert get_exercise("3.11").oracle() == get_exercise("3.11").reference()

@@ -310,6 +310,41 @@ def pick_average_from_first_loss(lrs, losses, beta):
     return lrs[smoothed.index(min(smoothed))] / 10
 
 
+# ---------------------------------------------------------------------------------------------
+# 4.8 stepped_per_batch
+# ---------------------------------------------------------------------------------------------
+
+
+def per_batch_as_meant(lr0, step_size, gamma, num_epochs, batches_per_epoch):
+    return np.array([lr0 * gamma ** (e // step_size) for e in range(num_epochs)])
+
+
+def per_batch_end_of_epoch(lr0, step_size, gamma, num_epochs, batches_per_epoch):
+    rates, calls = [], 0
+    for _epoch in range(num_epochs):
+        calls += batches_per_epoch  # counted before recording: the rate after the epoch
+        rates.append(lr0 * gamma ** (calls // step_size))
+    return np.array(rates)
+
+
+def per_batch_smooth(lr0, step_size, gamma, num_epochs, batches_per_epoch):
+    epochs = np.arange(num_epochs)
+    return lr0 * gamma ** (epochs * batches_per_epoch / step_size)
+
+
+def per_batch_every_call(lr0, step_size, gamma, num_epochs, batches_per_epoch):
+    return lr0 * gamma ** (np.arange(num_epochs) * batches_per_epoch)
+
+
+def per_batch_list(lr0, step_size, gamma, num_epochs, batches_per_epoch):
+    return [lr0 * gamma ** (e * batches_per_epoch // step_size) for e in range(num_epochs)]
+
+
+def per_batch_after_first_batch(lr0, step_size, gamma, num_epochs, batches_per_epoch):
+    calls = np.arange(num_epochs) * batches_per_epoch + 1  # one call too many
+    return lr0 * gamma ** (calls // step_size)
+
+
 WRONG = [
     ("4.1", inverse_time_compounded, "that is an *exponential* decay"),
     ("4.1", inverse_time_counting_from_one, "you are one step late"),
@@ -360,6 +395,27 @@ WRONG = [
     ("4.7", 0.0, "outside the range tested"),
     ("4.7", np.nan, "contains NaN"),
     ("4.7", np.array([0.5]), "expected a single number"),
+    ("4.8", per_batch_as_meant, "that is the schedule the author *meant*"),
+    ("4.8", per_batch_end_of_epoch, "one epoch ahead"),
+    ("4.8", per_batch_smooth, "StepLR decays in stairs"),
+    ("4.8", per_batch_every_call, "you multiply by γ at every scheduler step"),
+    ("4.8", per_batch_list, "np.asarray"),
+    ("4.8", per_batch_after_first_batch, "differs from the expected values"),
+    ("4.9", 0.5, "2/a is the limit of plain gradient descent"),
+    ("4.9", 5.0, "you divided by 1 − β"),
+    ("4.9", 0.05, "makes the limit larger than 2/a, not smaller"),
+    ("4.9", 0.475, "you dropped the 2"),
+    ("4.9", "0.95", "should be a number"),
+    ("4.10", 0.05 * (1 + math.cos(math.pi * 350 / 1100)), "you measured the progress from step 0"),
+    ("4.10", 0.05 * (1 + math.cos(math.pi * 250 / 1100)), "you divided by T instead of T − W"),
+    ("4.10", 0.1 * (1 + math.cos(math.pi / 4)), "the ½ is missing"),
+    ("4.10", 0.1 * math.cos(math.pi / 4), "not cos(π·p) alone"),
+    ("4.10", 0.035, "is not the expected value"),
+    ("4.11", 1, "η = 1 is where the smoothed loss is lowest"),
+    ("4.11", 2, "η = 0.3 is a tenth of 3"),
+    ("4.11", 4, "η = 0.01 is a hundredth"),
+    ("4.11", 0.1, "expected integers"),
+    ("4.11", 7, "answer with the number of one option"),
 ]
 
 
@@ -416,6 +472,17 @@ def pick_weighted_average(lrs, losses, beta):
     return lrs[int(np.argmin(smoothed))] / 10
 
 
+def per_batch_simulated(lr0, step_size, gamma, num_epochs, batches_per_epoch):
+    lr, calls, rates = lr0, 0, []
+    for _epoch in range(num_epochs):
+        rates.append(lr)
+        for _batch in range(batches_per_epoch):
+            calls += 1  # scheduler.step(), as StepLR counts it
+            if calls % step_size == 0:
+                lr *= gamma
+    return np.array(rates)
+
+
 RIGHT = [
     ("4.1", lambda step, lr0, decay_rate: lr0 * (1 + decay_rate * step) ** -1),
     ("4.1", lambda step, lr0, decay_rate: float(lr0) / (1.0 + float(decay_rate) * int(step))),
@@ -435,6 +502,21 @@ RIGHT = [
     ("4.7", 0.3),  # a rate 10 times below where the range test blows up
     ("4.7", 0.5),
     ("4.7", np.float64(0.85)),
+    ("4.8", per_batch_simulated),
+    (
+        "4.8",
+        lambda lr0, step_size, gamma, num_epochs, batches_per_epoch: np.array(
+            [
+                lr0 * gamma ** math.floor(e * batches_per_epoch / step_size)
+                for e in range(num_epochs)
+            ]
+        ),
+    ),
+    ("4.9", 0.95),
+    ("4.9", 2 * 1.9 / 4),
+    ("4.10", 0.0854),  # three significant digits are enough
+    ("4.10", 0.05 * (1 + math.sqrt(2) / 2)),
+    ("4.11", 3),
 ]
 
 
@@ -460,7 +542,7 @@ def test_schedule_references_agree_with_utils_schedules_on_every_step():
 
 
 def test_the_experiment_of_4_3_brackets_two_over_lambda_max():
-    """On every case (all quadratics), the answer is the last rate below 2/λ_max."""
+    """On every case (all quadratics), the answer is the last rate below 2/a_max."""
     exercise = get_exercise("4.3")
     for case in exercise.cases:
         inputs = case.inputs()
@@ -477,7 +559,7 @@ def test_the_cases_of_4_3_tell_a_first_step_from_a_whole_run():
     """The claim of the statement's note: a diverging run can lower the loss at first."""
     inputs = get_exercise("4.3").cases[1].inputs()  # the valley, starting near its floor
     loss_fn, grad_fn, theta0 = inputs["loss_fn"], inputs["grad_fn"], inputs["theta0"]
-    lr = 0.21  # above 2/λ_max = 0.2
+    lr = 0.21  # above 2/a_max = 0.2
     assert loss_fn(_run(grad_fn, theta0, lr, 1)) < loss_fn(theta0)
     assert loss_fn(_run(grad_fn, theta0, lr, int(inputs["num_steps"]))) > loss_fn(theta0)
 
@@ -493,6 +575,50 @@ def test_convergence_factor_predicts_the_error_of_gradient_descent():
             x = x - lr * (A @ x)
         assert np.linalg.norm(x) <= factor**20 * start * (1 + 1e-9), case.description
         assert np.linalg.norm(x) >= 0.01 * factor**20 * start, case.description  # and tight
+
+
+# ---------------------------------------------------------------------------------------------
+# What the new statements claim
+# ---------------------------------------------------------------------------------------------
+
+
+def test_momentum_diverges_just_above_the_answer_of_4_9():
+    """torch.optim.SGD(momentum=β) on (a/2)θ²: converges at 0.99× the limit, diverges at 1.01×."""
+    torch = pytest.importorskip("torch")
+    from utils.autocheck.exercises.ch04 import CURVATURE, MOMENTUM_BETA
+
+    limit = get_exercise("4.9").reference()
+    finals = {}
+    for factor in (0.99, 1.01):
+        theta = torch.tensor([1.0], dtype=torch.float64, requires_grad=True)
+        optimizer = torch.optim.SGD([theta], lr=factor * limit, momentum=MOMENTUM_BETA)
+        for _ in range(3000):
+            theta.grad = CURVATURE * theta.detach().clone()  # ∇(a/2)θ² = aθ
+            optimizer.step()
+        finals[factor] = abs(theta.item())
+    assert finals[0.99] < 1e-3 and finals[1.01] > 1e3, finals
+
+
+def test_the_range_test_table_of_4_11_is_what_the_rule_of_4_6_reads():
+    from utils.autocheck.exercises.ch04 import (
+        RANGE_TEST_LOSSES,
+        RANGE_TEST_OPTIONS,
+        RANGE_TEST_RATES,
+    )
+
+    rates, smoothed = np.array(RANGE_TEST_RATES), np.array(RANGE_TEST_LOSSES)
+    picked = RANGE_TEST_OPTIONS[get_exercise("4.11").reference()]
+    assert picked == pytest.approx(rates[np.argmin(smoothed)] / 10)
+
+
+def test_stepping_per_batch_is_harmless_with_one_batch_per_epoch():
+    """4.8: the broken loop equals the meant one exactly when K = 1 (and step_size counts it)."""
+    exercise = get_exercise("4.8")
+    rates = exercise.reference(0.1, 3, 0.8, 10, 1)
+    meant = schedules.values(schedules.step_decay(0.1, 3, 0.8), 10)
+    np.testing.assert_allclose(rates, meant, rtol=1e-14)
+    scaled = exercise.reference(0.1, 3 * 391, 0.8, 10, 391)
+    np.testing.assert_allclose(scaled, meant, rtol=1e-14)
 
 
 (

@@ -114,6 +114,7 @@ Chapter 1's set is the model: the blocks below quote it (``...`` leaves lines ou
             ...
             INITIAL_LOSS,
             FIXED_FINAL_LOSS,
+            ...
         ),
     )
 
@@ -135,7 +136,9 @@ Chapter 1's set is the model: the blocks below quote it (``...`` leaves lines ou
      agree on every case, or a mistake equals the reference, the tests fail: add a case that tells
      them apart.
    - **Value exercises** (the learner assigns ``name = ...``): ``cases=()``, ``reference`` and each
-     ``answer`` take no arguments.
+     ``answer`` take no arguments. A *concept question* is one: a number worked out on paper, or
+     a multiple choice answered with the option's number, ``judge=multiple_choice(4, reference)``,
+     with one ``Mistake`` per wrong option saying why it is wrong.
    - **Hints** go from a nudge to nearly the answer; never the whole solution.
    - **Oracles** (optional, run only by the tests): the same from torch/TensorFlow, imported
      *inside* the function (importing the set must stay cheap).

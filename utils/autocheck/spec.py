@@ -160,6 +160,30 @@ def guarded_judge(judge: Callable[[Any], str | None]) -> Callable[[Any], str | N
     return guarded
 
 
+def multiple_choice(count: int, correct: int | Callable[[], int]) -> Callable[[Any], str | None]:
+    """A judge for a multiple-choice question answered with an option's number, 1 to ``count``.
+
+    ``correct`` is the right option's number, or the exercise's reference that computes it. The
+    judge accepts that option; another option is refused (the exercise's declared mistake for it
+    says why); anything that is not one of the options' numbers gets a message saying how to
+    answer. Learners answer with numbers, not letters, so that every answer is checked like a
+    value.
+    """
+
+    def judge(value: Any) -> str | None:
+        choice = float(np.asarray(value))
+        if choice != round(choice) or not 1 <= choice <= count:
+            return (
+                f"answer with the number of one option, an int from 1 to {count}; "
+                f"you gave {choice:g}."
+            )
+        if round(choice) != (correct() if callable(correct) else correct):
+            return f"option {round(choice)} is not the right one."
+        return None
+
+    return judge
+
+
 @dataclass(frozen=True)
 class ExerciseSet:
     """The exercises of one chapter, in the order the notebook presents them."""

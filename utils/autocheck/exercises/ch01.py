@@ -14,7 +14,7 @@ import numpy as np
 from utils import losses
 from utils.data import digits
 
-from ..spec import Case, Exercise, ExerciseSet, Mistake
+from ..spec import Case, Exercise, ExerciseSet, Mistake, multiple_choice
 
 # ---------------------------------------------------------------------------------------------
 # Oracles: the same quantities from torch and TensorFlow (imported only when a test calls them)
@@ -49,10 +49,37 @@ def _tf_logsumexp(z):
     return tf.reduce_logsumexp(tf.constant(z), axis=-1).numpy()
 
 
-def _torch_cross_entropy(logits, labels):
+def _torch_cross_entropy(logits, labels, label_smoothing):
     import torch
 
-    return torch.nn.functional.cross_entropy(torch.tensor(logits), torch.tensor(labels)).item()
+    return torch.nn.functional.cross_entropy(
+        torch.tensor(logits), torch.tensor(labels), label_smoothing=label_smoothing
+    ).item()
+
+
+def _torch_huber_fit(x, y, delta, lr, num_steps):
+    """Exercise 1.8's fit with torch: ``torch.nn.HuberLoss``, autograd and ``torch.optim.SGD``."""
+    import torch
+
+    x_t, y_t = torch.tensor(x), torch.tensor(y)
+    w = torch.zeros((), dtype=torch.float64, requires_grad=True)
+    b = torch.zeros((), dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.SGD([w, b], lr=lr)
+    loss_fn = torch.nn.HuberLoss(delta=delta)
+    for _ in range(num_steps):
+        optimizer.zero_grad()
+        loss_fn(w * x_t + b, y_t).backward()
+        optimizer.step()
+    return w.item(), b.item()
+
+
+def _torch_outputs_are_probabilities(model, inputs):
+    """torch's own test for a probability vector: ``constraints.simplex`` (≥ 0, sums to 1)."""
+    import torch
+
+    with torch.no_grad():
+        outputs = model(inputs)
+    return bool(torch.distributions.constraints.simplex.check(outputs).all())
 
 
 def _torch_fixed_final_loss():
@@ -99,17 +126,106 @@ def _scores(shape, offsets=0.0):
     return lambda rng: {"z": np.asarray(offsets) + rng.normal(size=shape)}
 
 
-def _classification(samples, classes, scale=2.0):
+def _masked_scores(shape, fraction=0.4):
+    """Scores with some entries set to −inf (masked out); entry 0 of each row is kept."""
+
+    def make(rng):
+        z = rng.normal(size=shape)
+        masked = rng.uniform(size=shape) < fraction
+        masked[..., 0] = False
+        z[masked] = -np.inf
+        return {"z": z}
+
+    return make
+
+
+def _classification(samples, classes, scale=2.0, smoothing=0.1):
     return lambda rng: {
         "logits": scale * rng.normal(size=(samples, classes)),
         "labels": rng.integers(0, classes, size=samples),
+        "label_smoothing": smoothing,
     }
 
 
-def _confidently_wrong(samples, classes, scale):
+def _confidently_wrong(samples, classes, scale, smoothing=0.1):
     def make(rng):
         logits = scale * rng.normal(size=(samples, classes))
-        return {"logits": logits, "labels": np.argmin(logits, axis=1)}
+        labels = np.argmin(logits, axis=1)
+        return {"logits": logits, "labels": labels, "label_smoothing": smoothing}
+
+    return make
+
+
+def _smoothed_targets(labels, num_classes, label_smoothing):
+    """q = (1 − ε) e_y + ε/C: the one-hot target mixed with the uniform distribution."""
+    return (1 - label_smoothing) * np.eye(num_classes)[labels] + label_smoothing / num_classes
+
+
+def outlier_line(n, outliers, delta, sign=1.0, num_steps=300):
+    """Points near the line y = 2x + 1, with ``outliers`` targets moved by 8 to 15 units."""
+
+    def make(rng):
+        x = rng.uniform(-1.0, 1.0, size=n)
+        y = 2.0 * x + 1.0 + 0.1 * rng.normal(size=n)
+        corrupted = rng.choice(n, size=outliers, replace=False)
+        y[corrupted] += sign * rng.uniform(8.0, 15.0, size=outliers)
+        return {"x": x, "y": y, "delta": delta, "lr": 0.5, "num_steps": num_steps}
+
+    return make
+
+
+@functools.cache
+def _custom_heads():
+    """Two models whose last step is in ``forward``, not a layer (built when first needed)."""
+    import torch
+
+    class TemperatureClassifier(torch.nn.Module):
+        """A classifier that returns softmax(z / T) from its forward: the softmax is hidden."""
+
+        def __init__(self, linear):
+            super().__init__()
+            self.linear = linear
+
+        def forward(self, x):
+            return torch.softmax(self.linear(x) / 2.0, dim=-1)
+
+    class SumNormalised(torch.nn.Module):
+        """Scores divided by their row sum: rows sum to 1, but some entries are negative."""
+
+        def __init__(self, linear):
+            super().__init__()
+            self.linear = linear
+
+        def forward(self, x):
+            scores = self.linear(x)
+            return scores / scores.sum(dim=-1, keepdim=True)
+
+    return {"temperature": TemperatureClassifier, "sum-normalised": SumNormalised}
+
+
+def _classifier(head, features=5, classes=4, batch=8):
+    """A torch model: a linear layer with seeded weights, then ``head``; and a batch of inputs."""
+
+    def make(rng):
+        import torch
+
+        linear = torch.nn.Linear(features, classes)
+        with torch.no_grad():
+            linear.weight.copy_(torch.tensor(rng.normal(size=(classes, features))))
+            bias = rng.normal(size=classes)
+            if head == "sum-normalised":  # row sums far from 0, one score negative
+                bias = np.array([3.0, 3.0, 3.0, -1.0])
+                linear.weight.mul_(0.3)
+            linear.bias.copy_(torch.tensor(bias))
+        layers = {
+            "linear": lambda: torch.nn.Sequential(linear),
+            "softmax": lambda: torch.nn.Sequential(linear, torch.nn.Softmax(dim=-1)),
+            "log-softmax": lambda: torch.nn.Sequential(linear, torch.nn.LogSoftmax(dim=-1)),
+            "sigmoid": lambda: torch.nn.Sequential(linear, torch.nn.Sigmoid()),
+        }
+        model = layers[head]() if head in layers else _custom_heads()[head](linear)
+        inputs = torch.tensor(rng.normal(size=(batch, features)), dtype=torch.float32)
+        return {"model": model, "inputs": inputs}
 
     return make
 
@@ -138,6 +254,176 @@ def _shifted_logsumexp(z, shift):
 def _rows(z, labels):
     """The entries z[i, labels[i]]: each sample's score for its true class."""
     return z[np.arange(len(labels)), labels]
+
+
+def _max_shifted_logsumexp(z):
+    """The chapter's m + log Σ exp(z − m): nan for a row of −inf (−inf − (−inf) = nan)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _shifted_logsumexp(z, np.max(z, axis=-1, keepdims=True))
+
+
+# ---------------------------------------------------------------------------------------------
+# References and mistaken answers of 1.4, 1.8 and 1.9
+# ---------------------------------------------------------------------------------------------
+
+
+def _smoothed_cross_entropy(logits, labels, label_smoothing):
+    """Cross-entropy against the smoothed targets (1 − ε) e_y + ε/C, with utils.losses."""
+    targets = _smoothed_targets(labels, logits.shape[1], label_smoothing)
+    return losses.cross_entropy(logits, targets)
+
+
+def _smoothing_over_other_classes(logits, labels, label_smoothing):
+    num_classes = logits.shape[1]
+    one_hot = np.eye(num_classes)[labels]
+    targets = (1 - label_smoothing) * one_hot + label_smoothing / (num_classes - 1) * (1 - one_hot)
+    return losses.cross_entropy(logits, targets)
+
+
+def _smoothed_probabilities(logits, labels, label_smoothing):
+    probs = losses.softmax(logits)
+    mixed = (1 - label_smoothing) * probs + label_smoothing / logits.shape[1]
+    return -np.mean(np.log(_rows(mixed, labels)))
+
+
+def _naive_smoothed(logits, labels, label_smoothing):
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        probs = np.exp(logits) / np.sum(np.exp(logits), axis=1, keepdims=True)
+        targets = _smoothed_targets(labels, logits.shape[1], label_smoothing)
+        return -np.mean(np.sum(targets * np.log(probs), axis=1))
+
+
+def _gd_line(x, y, lr, num_steps, grad_pred):
+    """Gradient descent on (w, b) for ŷ = w x + b, from 0, given ∂L/∂ŷ as ``grad_pred(ŷ, y)``."""
+    w, b = 0.0, 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(num_steps):
+            g = grad_pred(w * x + b, y)
+            w, b = w - lr * float(g @ x), b - lr * float(g.sum())  # ∂ŷᵢ/∂w = xᵢ, ∂ŷᵢ/∂b = 1
+    return w, b
+
+
+def _huber_fit(x, y, delta, lr, num_steps):
+    """Gradient descent on the mean Huber loss of a line, with utils.losses.huber_grad."""
+    return _gd_line(x, y, lr, num_steps, lambda pred, y: losses.huber_grad(pred, y, delta=delta))
+
+
+def _outputs_are_probabilities(model, inputs):
+    """True when every output row is ≥ 0 and sums to 1: cross_entropy would softmax it again."""
+    import torch
+
+    with torch.no_grad():
+        outputs = model(inputs)
+    rows_sum_to_one = torch.allclose(outputs.sum(dim=-1), torch.ones(len(outputs)), atol=1e-5)
+    return bool((outputs >= 0).all() and rows_sum_to_one)
+
+
+def _outputs(model, inputs):
+    import torch
+
+    with torch.no_grad():
+        return model(inputs)
+
+
+def _only_non_negative(model, inputs):
+    return bool((_outputs(model, inputs) >= 0).all())
+
+
+def _only_rows_sum_to_one(model, inputs):
+    sums = _outputs(model, inputs).sum(dim=-1)
+    return bool(((sums - 1).abs() < 1e-5).all())
+
+
+def _log_probabilities_too(model, inputs):
+    outputs = _outputs(model, inputs)
+    exp_sums = outputs.exp().sum(dim=-1)
+    return _outputs_are_probabilities(model, inputs) or bool(((exp_sums - 1).abs() < 1e-5).all())
+
+
+def _last_layer_is_softmax(model, inputs):
+    import torch
+
+    return isinstance(list(model.modules())[-1], torch.nn.Softmax)
+
+
+# ---------------------------------------------------------------------------------------------
+# References and oracles of the concept questions (1.10–1.12)
+# ---------------------------------------------------------------------------------------------
+
+#: 1.10's options, in the order of the statement: the losses whose gradient you compare.
+BOUNDED_OPTIONS = ("MSE", "Huber", "binary cross-entropy of a probability", "none of them")
+
+
+def _bounded_option(gradients):
+    """The 1-based option whose gradient stays below 1 at every residual, or the last one."""
+    bounded = [i for i, grads in enumerate(gradients, start=1) if max(map(abs, grads)) <= 1.0]
+    return bounded[0] if len(bounded) == 1 else len(BOUNDED_OPTIONS)
+
+
+def _bounded_gradient_option():
+    """Measured with utils.losses: the gradients at ever larger errors (one example each)."""
+    one = np.zeros(1)
+    return _bounded_option(
+        [
+            [losses.mse_grad(one + r, one)[0] for r in (1e3, 1e6)],
+            [losses.huber_grad(one + r, one, delta=1.0)[0] for r in (1e3, 1e6)],
+            [losses.binary_cross_entropy_grad(one + p, one + 1)[0] for p in (1e-3, 1e-6)],
+        ]
+    )
+
+
+def _torch_bounded_gradient_option():
+    import torch
+
+    def grad(loss, pred, target):
+        pred = torch.tensor([pred], dtype=torch.float64, requires_grad=True)
+        loss(pred, torch.tensor([target], dtype=torch.float64)).backward()
+        return pred.grad.item()
+
+    functional = torch.nn.functional
+    return _bounded_option(
+        [
+            [grad(functional.mse_loss, r, 0.0) for r in (1e3, 1e6)],
+            [grad(functional.huber_loss, r, 0.0) for r in (1e3, 1e6)],
+            [grad(functional.binary_cross_entropy, p, 1.0) for p in (1e-3, 1e-6)],
+        ]
+    )
+
+
+def _from_logits_option():
+    """Option 2 when the fused loss is finite where log(softmax(z)) gives −inf (utils)."""
+    logits, label = np.array([[0.0, -800.0]]), np.array([1])
+    fused = losses.cross_entropy(logits, label)
+    with np.errstate(divide="ignore"):
+        two_steps = -np.log(losses.softmax(logits))[0, 1]
+    return 2 if np.isfinite(fused) and not np.isfinite(two_steps) else 1
+
+
+def _torch_from_logits_option():
+    import torch
+
+    logits, label = torch.tensor([[0.0, -800.0]], dtype=torch.float64), torch.tensor([1])
+    fused = torch.nn.functional.cross_entropy(logits, label)
+    two_steps = torch.nn.functional.nll_loss(torch.log(torch.softmax(logits, dim=-1)), label)
+    return 2 if bool(torch.isfinite(fused)) and not bool(torch.isfinite(two_steps)) else 1
+
+
+#: 1.12: the predicted probabilities of one example whose class is 0.
+GRADIENT_PROBS = (0.7, 0.1, 0.1, 0.1)
+
+
+def _logit_gradient():
+    """∂ℓ/∂z₀ for p = softmax(z) = GRADIENT_PROBS and y = 0, by utils.losses.cross_entropy_grad."""
+    logits = np.log(np.array([GRADIENT_PROBS]))
+    return float(losses.cross_entropy_grad(logits, np.array([0]))[0, 0])
+
+
+def _torch_logit_gradient():
+    import torch
+
+    logits = torch.log(torch.tensor([GRADIENT_PROBS], dtype=torch.float64)).requires_grad_()
+    torch.nn.functional.cross_entropy(logits, torch.tensor([0])).backward()
+    return logits.grad[0, 0].item()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -241,7 +527,7 @@ MSE_GRAD = Exercise(
 LOGSUMEXP = Exercise(
     id="1.3",
     name="logsumexp",
-    title="Stable log-sum-exp",
+    title="Log-sum-exp with masked scores",
     reference=losses.logsumexp,
     oracle=_tf_logsumexp,
     points=2,
@@ -259,6 +545,18 @@ LOGSUMEXP = Exercise(
             "two rows far apart inside: [1000, −1000] and [−1000, 1000]",
             lambda rng: {"z": np.array([[1000.0, -1000.0], [-1000.0, 1000.0]])},
             seed=36,
+        ),
+        Case(
+            "masked scores: some entries are −inf, left out of the sum",
+            _masked_scores((4, 5)),
+            seed=37,
+        ),  # fmt: skip
+        Case(
+            "a fully masked row: [1000, 998, −inf], [−inf, −inf, −inf] and [0.5, −inf, 2]",
+            lambda rng: {
+                "z": np.array([[1000.0, 998.0, -np.inf], [-np.inf] * 3, [0.5, -np.inf, 2.0]])
+            },
+            seed=38,
         ),
     ),
     mistakes=(
@@ -291,6 +589,12 @@ LOGSUMEXP = Exercise(
             lambda z: _shifted_logsumexp(z, z[..., :1]),
         ),
         Mistake(
+            "a fully masked row (every score −inf) gives nan: its maximum m is −inf, and "
+            "z − m = −inf − (−inf) is nan. Such a row's log-sum-exp is log 0 = −inf; shift it by "
+            "0 instead of by its maximum (`np.where(np.isfinite(m), m, 0)`).",
+            _max_shifted_logsumexp,
+        ),
+        Mistake(
             "you reduced along the first axis. logsumexp reduces along the last axis "
             "(`axis=-1`): one result per row.",
             lambda z: losses.logsumexp(z, axis=0),
@@ -308,78 +612,95 @@ LOGSUMEXP = Exercise(
         "makes `z - m` subtract each row's own maximum.",
         "After the log, add m back, and drop the kept axis so that the result has shape "
         "`z.shape[:-1]`.",
+        "Masked entries are −inf and exp(−inf) = 0, so they drop out by themselves. Only a row "
+        "that is masked everywhere needs care: what is its maximum, and what is −inf − (−inf)?",
     ),
 )
 
 CROSS_ENTROPY = Exercise(
     id="1.4",
     name="cross_entropy",
-    title="Cross-entropy from logits",
-    reference=losses.cross_entropy,
+    title="Cross-entropy with label smoothing",
+    reference=_smoothed_cross_entropy,
     oracle=_torch_cross_entropy,
     points=2,
     cases=(
-        Case("5 samples, 3 classes", _classification(5, 3), seed=41),
-        Case("8 samples, 10 classes", _classification(8, 10), seed=42),
-        Case("a single sample, 4 classes", _classification(1, 4), seed=43),
-        Case("confident logits of size ~1000", _classification(4, 5, scale=1000.0), seed=44),
+        Case("5 samples, 3 classes, ε = 0.1", _classification(5, 3), seed=41),
+        Case("8 samples, 10 classes, ε = 0.2", _classification(8, 10, smoothing=0.2), seed=42),
+        Case(
+            "a single sample, 4 classes, ε = 0.3", _classification(1, 4, smoothing=0.3), seed=43
+        ),  # fmt: skip
+        Case(
+            "confident logits of size ~1000, ε = 0.1", _classification(4, 5, scale=1000.0), seed=44
+        ),  # fmt: skip
         Case(
             "a confidently wrong model: logits of size ~1000, the true class scored lowest",
             _confidently_wrong(4, 5, scale=1000.0),
             seed=45,
         ),
+        Case(
+            "no smoothing, ε = 0: 6 samples, 3 classes",
+            _classification(6, 3, smoothing=0.0),
+            seed=46,
+        ),  # fmt: skip
     ),
     mistakes=(
         Mistake(
-            "you summed the per-sample losses. Cross-entropy *averages* them over the N samples.",
-            lambda logits, labels: losses.cross_entropy(logits, labels, reduction="sum"),
+            "you ignored `label_smoothing`: that is the plain cross-entropy of the one-hot "
+            "targets. Mix each one-hot target with the uniform distribution first.",
+            lambda logits, labels, label_smoothing: losses.cross_entropy(logits, labels),
         ),
         Mistake(
-            "your loss has the wrong sign. The loss is −log p of the true class, which is never "
-            "negative.",
-            lambda logits, labels: -losses.cross_entropy(logits, labels),
+            "you spread ε over the C − 1 *other* classes. torch (and this exercise) spreads it "
+            "over all C classes, the true one included: q = (1 − ε) e_y + ε/C.",
+            _smoothing_over_other_classes,
+        ),
+        Mistake(
+            "your targets do not sum to 1: you added ε/C to every class but kept the true "
+            "class's 1. Scale the one-hot part by (1 − ε).",
+            lambda logits, labels, label_smoothing: losses.cross_entropy(
+                logits, np.eye(logits.shape[1])[labels] + label_smoothing / logits.shape[1]
+            ),
+        ),
+        Mistake(
+            "you smoothed the model's probabilities, not the targets. Label smoothing changes "
+            "the targets: ℓ = −Σ_c q_c log p_c with q = (1 − ε) e_y + ε/C.",
+            _smoothed_probabilities,
+        ),
+        Mistake(
+            "you summed the per-sample losses. Cross-entropy *averages* them over the n samples.",
+            lambda logits, labels, label_smoothing: losses.cross_entropy(
+                logits,
+                _smoothed_targets(labels, logits.shape[1], label_smoothing),
+                reduction="sum",
+            ),  # fmt: skip
         ),
         Mistake(
             "your answer matches softmax applied twice. `logits` are raw scores: turn them into "
             "(log-)probabilities exactly once.",
-            lambda logits, labels: losses.cross_entropy(losses.softmax(logits), labels),
-        ),
-        Mistake(
-            "you took the log of the logits themselves. Logits are unnormalised scores (any real "
-            "number); log-probabilities are log-softmax(z) = z − logsumexp(z).",
-            lambda logits, labels: -np.mean(np.log(_rows(logits, labels))),
-        ),
-        Mistake(
-            "you used the true class's logit as its log-probability. Subtract the row's "
-            "logsumexp first (log-softmax), so that the probabilities sum to 1.",
-            lambda logits, labels: -np.mean(_rows(logits, labels)),
+            lambda logits, labels, label_smoothing: _smoothed_cross_entropy(
+                losses.softmax(logits), labels, label_smoothing
+            ),
         ),
         Mistake(
             "your softmax overflows on large logits (exp(1000) = inf, and inf/inf = NaN). Compute "
             "the log-probabilities as z − logsumexp(z) with your stable logsumexp from 1.3.",
-            lambda logits, labels: (
-                -np.mean(
-                    np.log(
-                        _rows(
-                            np.exp(logits) / np.sum(np.exp(logits), axis=1, keepdims=True), labels
-                        )
-                    )
-                )
-            ),
+            _naive_smoothed,
         ),
         Mistake(
-            "you averaged over all N × C entries of a one-hot matrix. Average over the N samples "
-            "only.",
-            lambda logits, labels: losses.cross_entropy(logits, labels) / logits.shape[1],
+            "your loss has the wrong sign. The loss is −Σ_c q_c log p_c, which is never negative.",
+            lambda logits, labels, label_smoothing: (
+                -_smoothed_cross_entropy(logits, labels, label_smoothing)
+            ),
         ),
     ),
     hints=(
-        "For one sample the loss is −log of the probability the model gives to the true class: "
-        "−log softmax(zᵢ)[yᵢ].",
-        "log softmax(z)ⱼ = zⱼ − logsumexp(z): reuse your stable `logsumexp` from exercise 1.3 "
-        "(with `keepdims` so that it broadcasts against `logits`).",
-        "Pick each sample's true-class entry with `log_probs[np.arange(len(labels)), labels]`, "
-        "then average over the samples.",
+        "Build the smoothed targets first: a matrix q of shape (n, C) with 1 − ε + ε/C at each "
+        "sample's true class and ε/C everywhere else. Each row sums to 1.",
+        "log softmax(z) = z − logsumexp(z): reuse your `logsumexp` from exercise 1.3 (add an "
+        "axis with `[:, np.newaxis]` so that it broadcasts against `logits`).",
+        "Each sample's loss is −Σ_c q_c log p_c (a sum over the classes); then average over the "
+        "samples.",
     ),
 )
 
@@ -499,7 +820,7 @@ def train_digits(loss_and_grad, steps: int = TRAIN_STEPS, lr: float = TRAIN_LR) 
     for _ in range(steps):
         loss, grad_logits = loss_and_grad(x @ w + b, labels)
         history.append(float(loss))
-        w -= lr * (x.T @ grad_logits)  # ∂ℒ/∂W = xᵀ ∂ℒ/∂z
+        w -= lr * (x.T @ grad_logits)  # ∂L/∂W = xᵀ ∂L/∂z
         b -= lr * grad_logits.sum(axis=0)
     return np.array(history)
 
@@ -569,6 +890,234 @@ FIXED_FINAL_LOSS = Exercise(
     ),
 )
 
+# ---------------------------------------------------------------------------------------------
+# 1.8 and 1.9: transfer the chapter's ideas to new situations
+# ---------------------------------------------------------------------------------------------
+
+HUBER_FIT = Exercise(
+    id="1.8",
+    name="huber_fit",
+    title="A robust line fit with the Huber loss",
+    reference=_huber_fit,
+    oracle=_torch_huber_fit,
+    points=2,
+    rtol=1e-6,
+    atol=1e-8,
+    cases=(
+        Case("40 points, 3 outliers moved up, δ = 1", outlier_line(40, 3, 1.0), seed=81),
+        Case(
+            "30 points, 5 outliers moved up, δ = 0.5, only 20 steps",
+            outlier_line(30, 5, 0.5, num_steps=20),
+            seed=82,
+        ),
+        Case(
+            "50 points, 4 outliers moved down, δ = 2", outlier_line(50, 4, 2.0, sign=-1.0), seed=83
+        ),  # fmt: skip
+    ),
+    mistakes=(
+        Mistake(
+            "you followed the gradient of the MSE, (2/n) r: every outlier pulls in proportion to "
+            "its residual, so the line moves towards the outliers. Huber's gradient is the "
+            "residual clipped to [−δ, δ], divided by n.",
+            lambda x, y, delta, lr, num_steps: _gd_line(x, y, lr, num_steps, losses.mse_grad),
+        ),
+        Mistake(
+            "your gradient is r/n for every residual: that is Huber's gradient without the "
+            "clipping, the gradient of half the MSE, and the outliers still pull the line. Clip "
+            "each residual to [−δ, δ] (`np.clip`).",
+            lambda x, y, delta, lr, num_steps: _gd_line(
+                x, y, lr, num_steps, lambda pred, y: (pred - y) / len(y)
+            ),
+        ),
+        Mistake(
+            "you clipped the residuals to [−1, 1] whatever δ is. Clip them to [−δ, δ].",
+            lambda x, y, delta, lr, num_steps: _huber_fit(x, y, 1.0, lr, num_steps),
+        ),
+        Mistake(
+            "you differentiated the *sum* of the Huber losses: your steps are n times too large. "
+            "The loss is the mean, so divide the clipped residuals by n.",
+            lambda x, y, delta, lr, num_steps: _gd_line(
+                x,
+                y,
+                lr,
+                num_steps,
+                lambda pred, y: losses.huber_grad(pred, y, delta=delta, reduction="sum"),
+            ),  # fmt: skip
+        ),
+        Mistake(
+            "your fit climbs the loss: the residual is r = ŷ − y, prediction minus target. With "
+            "y − ŷ every step goes uphill.",
+            lambda x, y, delta, lr, num_steps: _gd_line(
+                x, y, lr, num_steps, lambda pred, y: -losses.huber_grad(pred, y, delta=delta)
+            ),
+        ),
+    ),
+    hints=(
+        "Start from w = b = 0. Each step computes the predictions ŷ = w x + b, the residuals "
+        "r = ŷ − y and the gradient of the loss with respect to each prediction.",
+        "For the mean Huber loss, ∂L/∂ŷᵢ = clip(rᵢ, −δ, δ) / n. An outlier's pull is at most δ/n.",
+        "By the chain rule, ∂L/∂w = Σᵢ (∂L/∂ŷᵢ) xᵢ and ∂L/∂b = Σᵢ ∂L/∂ŷᵢ. Update both with the "
+        "same η, `num_steps` times, and return `(w, b)`.",
+    ),
+)
+
+DOUBLE_SOFTMAX = Exercise(
+    id="1.9",
+    name="applies_softmax_twice",
+    title="Spot a double softmax",
+    reference=_outputs_are_probabilities,
+    oracle=_torch_outputs_are_probabilities,
+    points=2,
+    cases=(
+        Case("a model that ends in a linear layer", _classifier("linear"), seed=91),
+        Case("a model that ends in `nn.Softmax(dim=-1)`", _classifier("softmax"), seed=92),
+        Case("a model that ends in `nn.LogSoftmax(dim=-1)`", _classifier("log-softmax"), seed=93),
+        Case("a multi-label model that ends in `nn.Sigmoid()`", _classifier("sigmoid"), seed=94),
+        Case(
+            "a model whose `forward` returns `torch.softmax(scores / 2, dim=-1)`",
+            _classifier("temperature"),
+            seed=95,
+        ),
+        Case(
+            "a model whose `forward` divides its scores by their row sum",
+            _classifier("sum-normalised"),
+            seed=96,
+        ),
+    ),
+    mistakes=(
+        Mistake(
+            "non-negative outputs are not enough: a sigmoid layer's outputs lie in [0, 1] too, "
+            "but each is the probability of its own label, and a row need not sum to 1. Test "
+            "both conditions.",
+            _only_non_negative,
+        ),
+        Mistake(
+            "rows that sum to 1 are not enough: scores divided by their row sum sum to 1 but can "
+            "be negative, and a probability cannot. Test both conditions.",
+            _only_rows_sum_to_one,
+        ),
+        Mistake(
+            "log-softmax outputs are not a double softmax problem: `cross_entropy` applies "
+            "log_softmax, and log_softmax(log p) = log p, so the loss is already right. Flag "
+            "only outputs that are probabilities themselves.",
+            _log_probabilities_too,
+        ),
+        Mistake(
+            "you looked at the model's layers. A softmax can sit inside `forward` without being "
+            "a layer (the temperature model): run the model and test its outputs.",
+            _last_layer_is_softmax,
+        ),
+    ),
+    hints=(
+        "Do not read the model's code: run it on `inputs` (inside `torch.no_grad()`) and look at "
+        "the numbers it returns.",
+        "`cross_entropy` applies softmax itself. It applies it a second time when the outputs "
+        "are already probabilities: every entry ≥ 0 and every row summing to 1.",
+        "Allow for rounding when you test the row sums (`torch.allclose(..., atol=1e-5)`), and "
+        "return a Python `bool`.",
+    ),
+)
+
+# ---------------------------------------------------------------------------------------------
+# Concept questions: the learner answers with the number of an option, or with a number
+# ---------------------------------------------------------------------------------------------
+
+BOUNDED_GRADIENT = Exercise(
+    id="1.10",
+    name="bounded_gradient_option",
+    title="Which gradient is bounded?",
+    reference=_bounded_gradient_option,
+    judge=multiple_choice(4, _bounded_gradient_option),
+    oracle=_torch_bounded_gradient_option,
+    mistakes=(
+        Mistake(
+            "the MSE's gradient, 2(ŷ − y)/n, grows in proportion to the error: a point 1000 "
+            "units off pulls 1000 times harder than a point 1 unit off.",
+            lambda: 1,
+        ),
+        Mistake(
+            "as a function of the probability p, −log p has the derivative −1/p, which grows "
+            "without bound as p → 0: a confident wrong prediction gets a huge gradient.",
+            lambda: 3,
+        ),
+        Mistake(
+            "one of the three is bounded: write down each derivative with respect to the "
+            "prediction and let the error grow.",
+            lambda: 4,
+        ),
+    ),
+    hints=(
+        "Write the derivative of each loss of one example with respect to its prediction, then "
+        "let the error (or, for option 3, 1/p) grow large.",
+        "Huber's loss is linear beyond δ. What is the slope of a linear function?",
+    ),
+)
+
+FROM_LOGITS = Exercise(
+    id="1.11",
+    name="from_logits_option",
+    title="Why pass logits to the loss?",
+    reference=_from_logits_option,
+    judge=multiple_choice(4, _from_logits_option),
+    oracle=_torch_from_logits_option,
+    mistakes=(
+        Mistake(
+            "the softmax is not skipped: the loss computes it (as log-softmax) inside. Speed is "
+            "not the reason.",
+            lambda: 1,
+        ),
+        Mistake(
+            "softmax probabilities are differentiable; frameworks backpropagate through "
+            "`softmax` all the time. The problem is the precision of log(softmax(z)).",
+            lambda: 3,
+        ),
+        Mistake(
+            "the loss does not change what the model outputs: with `from_logits=True` the "
+            "model's outputs are logits, which need not sum to 1.",
+            lambda: 4,
+        ),
+    ),
+    hints=(
+        "Compute log(softmax(z)) for z = (0, −800) in float64. What does the second entry become?",
+        "A loss that receives logits computes z − logsumexp(z) directly, without ever forming "
+        "a probability that could round to 0.",
+    ),
+)
+
+LOGIT_GRADIENT = Exercise(
+    id="1.12",
+    name="logit_gradient",
+    title="The gradient with respect to a logit",
+    reference=_logit_gradient,
+    oracle=_torch_logit_gradient,
+    rtol=1e-4,
+    mistakes=(
+        Mistake(
+            "that is p₀ itself. The gradient of the cross-entropy with respect to the logits is "
+            "p − e_y: subtract 1 at the true class.",
+            lambda: 0.7,
+        ),
+        Mistake(
+            "the sign is flipped: ∂ℓ/∂z = p − e_y, prediction minus target. Raising the true "
+            "class's logit lowers the loss, so its gradient is negative.",
+            lambda: 0.3,
+        ),
+        Mistake(
+            "that is ∂ℓ/∂p₀ = −1/p₀, the derivative with respect to the probability. The "
+            "question asks for the derivative with respect to the logit z₀.",
+            lambda: -1 / 0.7,
+        ),
+        Mistake(
+            "that is the loss −log p₀, not its gradient.",
+            lambda: -np.log(0.7),
+        ),
+    ),
+    hints=(
+        "For one example, ℓ = logsumexp(z) − z_y. Differentiate each term with respect to z₀.",
+        "∂ logsumexp(z)/∂z₀ = softmax(z)₀ = p₀, and ∂z_y/∂z₀ is 1 when y = 0.",
+    ),
+)
+
 EXERCISE_SET = ExerciseSet(
     chapter="1",
     title="Loss functions",
@@ -581,5 +1130,10 @@ EXERCISE_SET = ExerciseSet(
         BCE_WITH_LOGITS_GRAD,
         INITIAL_LOSS,
         FIXED_FINAL_LOSS,
+        HUBER_FIT,
+        DOUBLE_SOFTMAX,
+        BOUNDED_GRADIENT,
+        FROM_LOGITS,
+        LOGIT_GRADIENT,
     ),
 )

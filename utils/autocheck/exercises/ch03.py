@@ -9,8 +9,13 @@ The conventions are the chapter's: the data term is half the mean squared error,
 Expected answers come from :mod:`utils.losses`, :mod:`utils.regularization` and, where ``utils``
 has no function for the whole answer (the ridge closed form, the early-stopping rule), from a short
 reference written here. Every reference is checked against an independent implementation declared
-as the exercise's ``oracle`` (scikit-learn's ``Ridge`` for 3.1, torch or Keras for the others) by
-``tests/test_autocheck_frameworks.py``.
+as the exercise's ``oracle`` (scikit-learn's ``Ridge`` for 3.1 and ``ElasticNet`` for 3.7, torch
+or Keras for the others) by ``tests/test_autocheck_frameworks.py``.
+
+Exercises 3.9–3.11 are concept questions: a multiple-choice question is answered with the
+*number* of an option (an int), because :func:`utils.autocheck.compare.same_answer` compares
+numbers, so that each wrong option gets its own message; their oracles run the experiment that
+decides the question in torch.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import numpy as np
 
 from utils import losses, regularization
 
-from ..spec import Case, Exercise, ExerciseSet, Mistake
+from ..spec import Case, Exercise, ExerciseSet, Mistake, multiple_choice
 
 # ---------------------------------------------------------------------------------------------
 # References: the quantities each exercise asks for
@@ -62,6 +67,22 @@ def _early_stopping(val_losses, patience):
     return best_epoch, len(val_losses) - 1
 
 
+def _elastic_net_step(w, grad, lr, l1, l2):
+    """argmin_u ½‖u − v‖² + ηλ₁‖u‖₁ + (ηλ₂/2)‖u‖², v = w − η·grad: S_ηλ₁(v) / (1 + ηλ₂)."""
+    return regularization.soft_threshold(w - lr * grad, lr * l1) / (1.0 + lr * l2)
+
+
+def _sgd_step_weights_only(params, grads, lr, weight_decay):
+    """SGD with decoupled decay on the parameters with ndim ≥ 2 only (utils, on copies)."""
+    stepped = {}
+    for name, param in params.items():
+        param = np.array(param, dtype=float)
+        if param.ndim >= 2:  # matrices and kernels: θ ← (1 − ηλ)θ
+            param = regularization.decoupled_weight_decay(param, lr, weight_decay)
+        stepped[name] = param - lr * grads[name]  # θ ← θ − η·g
+    return stepped
+
+
 # ---------------------------------------------------------------------------------------------
 # Oracles: the same quantities from scikit-learn, torch and Keras (imported only in the tests)
 # ---------------------------------------------------------------------------------------------
@@ -101,21 +122,74 @@ def _torch_sgd_step_decoupled(w, grad, lr, weight_decay):
     return param.detach().numpy()
 
 
-def _keras_early_stopping(val_losses, patience):
-    """Replay the curve through keras.callbacks.EarlyStopping (strict improvement, min_delta 0)."""
-    from types import SimpleNamespace
+class _EpochModel:
+    """A stand-in for a Keras model whose "weights" are the number of the epoch that made them."""
 
+    def __init__(self):
+        self.stop_training, self.epoch = False, 0
+
+    def get_weights(self):
+        return [np.array(self.epoch)]
+
+    def set_weights(self, weights):
+        self.epoch = int(weights[0])
+
+
+def _keras_early_stopping(val_losses, patience):
+    """Replay the curve through keras.callbacks.EarlyStopping(restore_best_weights=True).
+
+    The best epoch is read from the model after ``on_train_end``: the epoch whose weights Keras
+    left in it (strict improvement, min_delta 0).
+    """
     import keras
 
-    callback = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience)
-    model = SimpleNamespace(stop_training=False)
+    callback = keras.callbacks.EarlyStopping(
+        monitor="val_loss", patience=patience, restore_best_weights=True
+    )
+    model = _EpochModel()
     callback.set_model(model)
     callback.on_train_begin()
+    stop_epoch = len(val_losses) - 1
     for epoch, loss in enumerate(val_losses):
+        model.epoch = epoch  # the weights after this epoch's training
         callback.on_epoch_end(epoch, {"val_loss": float(loss)})
         if model.stop_training:
-            return callback.best_epoch, epoch
-    return callback.best_epoch, len(val_losses) - 1
+            stop_epoch = epoch
+            break
+    callback.on_train_end()
+    return model.epoch, stop_epoch
+
+
+def _sklearn_elastic_net_step(w, grad, lr, l1, l2):
+    """The proximal problem as an ElasticNet fit with an orthogonal design X = √m·I, y = √m·v.
+
+    sklearn minimises (1/2m)‖y − Xu‖² + αρ‖u‖₁ + ½α(1 − ρ)‖u‖², which is then
+    ½‖v − u‖² + αρ‖u‖₁ + ½α(1 − ρ)‖u‖²: α = η(λ₁ + λ₂) and ρ = λ₁ / (λ₁ + λ₂).
+    """
+    from sklearn.linear_model import ElasticNet
+
+    v = np.ravel(w - lr * grad)
+    m = v.size
+    model = ElasticNet(
+        alpha=lr * (l1 + l2), l1_ratio=l1 / (l1 + l2), fit_intercept=False, tol=1e-14
+    )
+    model.fit(np.sqrt(m) * np.eye(m), np.sqrt(m) * v)
+    return model.coef_.reshape(np.shape(w))
+
+
+def _torch_sgd_step_weights_only(params, grads, lr, weight_decay):
+    """torch.optim.SGD with two parameter groups: decay for ndim ≥ 2, none for the others."""
+    import torch
+
+    tensors = {name: torch.tensor(value, requires_grad=True) for name, value in params.items()}
+    for name, tensor in tensors.items():
+        tensor.grad = torch.tensor(grads[name])
+    groups = [
+        {"params": [t for t in tensors.values() if t.ndim >= 2], "weight_decay": weight_decay},
+        {"params": [t for t in tensors.values() if t.ndim < 2], "weight_decay": 0.0},
+    ]
+    torch.optim.SGD([g for g in groups if g["params"]], lr=lr).step()
+    return {name: tensor.detach().numpy() for name, tensor in tensors.items()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -530,8 +604,9 @@ EARLY_STOPPING = Exercise(
             ),
         ),
         Mistake(
-            "you returned the epoch where training stopped as the best epoch. Early stopping "
-            "restores the weights of the epoch with the lowest validation loss.",
+            "you returned the epoch where training stopped as the best epoch. That is the model "
+            "Keras leaves you with when `restore_best_weights` is False (its default); the rule "
+            "here restores the weights of the epoch with the lowest validation loss.",
             lambda val_losses, patience: (
                 _early_stopping(val_losses, patience)[1],
                 _early_stopping(val_losses, patience)[1],
@@ -674,6 +749,386 @@ VALIDATION_LAMBDA = Exercise(
     ),
 )
 
+# ---------------------------------------------------------------------------------------------
+# 3.7, transfer of 3.3: the proximal step of the elastic net
+# ---------------------------------------------------------------------------------------------
+
+
+def _elastic_net_inputs(shape, lr, l1, l2):
+    def make(rng):
+        return {
+            "w": rng.normal(size=shape),
+            "grad": rng.normal(size=shape),
+            "lr": lr,
+            "l1": l1,
+            "l2": l2,
+        }
+
+    return make
+
+
+ELASTIC_NET_STEP = Exercise(
+    id="3.7",
+    name="elastic_net_step",
+    title="One proximal step for the elastic net",
+    reference=_elastic_net_step,
+    oracle=_sklearn_elastic_net_step,
+    points=2,
+    cases=(
+        Case("8 weights, η = 0.1, λ₁ = 5, λ₂ = 1", _elastic_net_inputs(8, 0.1, 5.0, 1.0), seed=81),
+        Case(
+            "a 3 × 4 weight matrix, η = 0.5, λ₁ = 0.8, λ₂ = 4",
+            _elastic_net_inputs((3, 4), 0.5, 0.8, 4.0),
+            seed=82,
+        ),
+        Case(
+            "6 weights, η = 0.05, λ₁ = 10, λ₂ = 0 (the lasso)",
+            _elastic_net_inputs(6, 0.05, 10.0, 0.0),
+            seed=83,
+        ),
+        Case(
+            "10 weights, η = 1, λ₁ = 0.3, λ₂ = 10 (a strong L2 part)",
+            _elastic_net_inputs(10, 1.0, 0.3, 10.0),
+            seed=84,
+        ),
+    ),
+    mistakes=(
+        Mistake(
+            "you left out the L2 part: that is exercise 3.3's lasso step. The proximal objective "
+            "also holds (ηλ₂/2)‖u‖², which shrinks every surviving entry further.",
+            lambda w, grad, lr, l1, l2: regularization.soft_threshold(w - lr * grad, lr * l1),
+        ),
+        Mistake(
+            "you multiplied by 1 − ηλ₂, the factor of a *gradient* step on the L2 term at the old "
+            "point. In the proximal step the L2 term acts on the new point u: set the derivative "
+            "of ½(u − v)² + ηλ₁|u| + (ηλ₂/2)u² to zero and solve for u.",
+            lambda w, grad, lr, l1, l2: (
+                (1 - lr * l2) * regularization.soft_threshold(w - lr * grad, lr * l1)
+            ),
+        ),
+        Mistake(
+            "you took a gradient step on the L2 part (λ₂·w added to the gradient), then "
+            "soft-thresholded. That is a different splitting of the problem, not the proximal "
+            "step of the whole penalty that the statement asks for: the L2 term belongs in the "
+            "proximal objective, where it acts on u.",
+            lambda w, grad, lr, l1, l2: regularization.soft_threshold(
+                w - lr * (grad + l2 * w), lr * l1
+            ),
+        ),
+        Mistake(
+            "you scaled v before thresholding it. The threshold applies to v itself (an entry "
+            "becomes 0 exactly when |v| ≤ ηλ₁); the scaling comes after, on the survivors.",
+            lambda w, grad, lr, l1, l2: regularization.soft_threshold(
+                (w - lr * grad) / (1 + lr * l2), lr * l1
+            ),
+        ),
+        Mistake(
+            "the L2 part's strength in the proximal objective is ηλ₂, the step size times λ₂ "
+            "(as the threshold is ηλ₁): you used λ₂ alone.",
+            lambda w, grad, lr, l1, l2: (
+                regularization.soft_threshold(w - lr * grad, lr * l1) / (1 + l2)
+            ),
+        ),
+    ),
+    hints=(
+        "The objective is a sum over the entries: minimise ½(u − v)² + ηλ₁|u| + (ηλ₂/2)u² for "
+        "each entry v of v = w − η·grad on its own.",
+        "Suppose the answer u is positive: the derivative u − v + ηλ₁ + ηλ₂u must be 0. Solve for "
+        "u and ask when that u really is positive. Do the same for u < 0; otherwise u = 0.",
+        "Compare your formula with exercise 3.3's soft-thresholding: what does the L2 part add?",
+    ),
+)
+
+# ---------------------------------------------------------------------------------------------
+# 3.8, a diagnosis: weight decay that also shrinks the biases and the normalization gains
+# ---------------------------------------------------------------------------------------------
+
+
+def _network_inputs(shapes, lr, weight_decay):
+    """Parameters named as torch names them, their gradients, and the step's settings."""
+
+    def make(rng):
+        params = {name: rng.normal(size=shape) for name, shape in shapes.items()}
+        for name in params:
+            if name.startswith(("norm.", "bn.")) and name.endswith(".weight"):
+                params[name] = 1.0 + 0.1 * params[name]  # gains start near 1
+        grads = {name: rng.normal(size=np.shape(value)) for name, value in params.items()}
+        return {"params": params, "grads": grads, "lr": lr, "weight_decay": weight_decay}
+
+    return make
+
+
+_MLP = {
+    "layer1.weight": (4, 3),
+    "layer1.bias": (4,),
+    "norm.weight": (4,),
+    "norm.bias": (4,),
+    "out.weight": (2, 4),
+    "out.bias": (2,),
+}
+_CONVNET = {
+    "embedding.weight": (5, 3),
+    "conv.weight": (2, 1, 3, 3),
+    "conv.bias": (2,),
+    "bn.weight": (2,),
+    "bn.bias": (2,),
+}
+
+
+def _step_where(decayed):
+    """An SGD step that decays the parameters for which ``decayed(name, param)`` is true."""
+
+    def step(params, grads, lr, weight_decay):
+        return {
+            name: (1 - lr * weight_decay * decayed(name, param)) * param - lr * grads[name]
+            for name, param in params.items()
+        }
+
+    return step
+
+
+SGD_STEP_WEIGHTS_ONLY = Exercise(
+    id="3.8",
+    name="sgd_step_fixed",
+    title="Fix a weight decay that shrinks every parameter",
+    reference=_sgd_step_weights_only,
+    oracle=_torch_sgd_step_weights_only,
+    points=2,
+    cases=(
+        Case(
+            "a linear layer, a LayerNorm and an output layer, η = 0.1, λ = 0.5",
+            _network_inputs(_MLP, 0.1, 0.5),
+            seed=91,
+        ),
+        Case(
+            "an embedding, a 4-D convolution kernel and a BatchNorm, η = 0.05, λ = 1",
+            _network_inputs(_CONVNET, 0.05, 1.0),
+            seed=92,
+        ),
+        Case("the same MLP with λ = 0: a plain SGD step", _network_inputs(_MLP, 0.1, 0.0), seed=93),
+    ),
+    mistakes=(
+        Mistake(
+            "you still decay every parameter, as the broken step did: the biases and the "
+            "normalization layers' gains and shifts (the 1-D parameters) must get the plain "
+            "step θ − η·g.",
+            _step_where(lambda name, param: True),
+        ),
+        Mistake(
+            "you decided by the name: `'weight' in name` (or `not name.endswith('bias')`) also "
+            "matches `norm.weight` and `bn.weight`, the normalization gains, which are 1-D and "
+            "must not be decayed. Decide by the parameter's number of dimensions, `ndim`.",
+            _step_where(lambda name, param: name.endswith("weight")),
+        ),
+        Mistake(
+            "you decay the 1-D parameters and leave the matrices alone: it is the other way round.",
+            _step_where(lambda name, param: np.ndim(param) < 2),
+        ),
+        Mistake(
+            "you removed the decay everywhere: the parameters with two or more dimensions "
+            "(weight matrices, embeddings, convolution kernels) must still be decayed.",
+            _step_where(lambda name, param: False),
+        ),
+        Mistake(
+            "you decay only the parameters with more than two dimensions: 2-D weight matrices "
+            "and embeddings are decayed too (`ndim >= 2`).",
+            _step_where(lambda name, param: np.ndim(param) > 2),
+        ),
+    ),
+    hints=(
+        "Loop over `params.items()` and build a new dict: every parameter gets the gradient "
+        "step; only some of them get the decay.",
+        "Which parameters are decayed depends on `param.ndim`, not on the name: what is the "
+        "`ndim` of a bias, of a LayerNorm gain, of a weight matrix?",
+        "For a decayed parameter the step is (1 − ηλ)θ − η·g, for the others θ − η·g; write "
+        "new arrays instead of `-=`.",
+    ),
+)
+
+# ---------------------------------------------------------------------------------------------
+# Concept questions 3.9–3.11: a choice is the number of an option; the oracles run experiments
+# ---------------------------------------------------------------------------------------------
+
+
+def _torch_exact_zeros_option():
+    """Run the four methods of 3.9 on a lasso-sized problem; return the one with exact zeros."""
+    import torch
+
+    rng = np.random.default_rng(39)
+    X = torch.tensor(rng.normal(size=(40, 8)))
+    w_true = torch.tensor([2.0, -1.5, 0, 0, 0, 0, 1.0, 0], dtype=torch.float64)
+    y = X @ w_true + 0.1 * torch.tensor(rng.normal(size=40))
+    lam, lr = 0.3, 0.1
+
+    def data_grad(w):
+        return X.T @ (X @ w - y) / len(y)
+
+    def run(update):
+        w = torch.zeros(8, dtype=torch.float64)
+        for _ in range(500):
+            w = update(w)
+        return int((w == 0).sum())
+
+    zeros = {
+        1: run(lambda w: w - lr * (data_grad(w) + lam * w)),  # L2 penalty
+        2: run(lambda w: w - lr * (data_grad(w) + lam * torch.sign(w))),  # L1, subgradient
+        3: run(lambda w: torch.nn.functional.softshrink(w - lr * data_grad(w), lr * lam)),
+        4: run(lambda w: (1 - lr * lam) * w - lr * data_grad(w)),  # weight decay
+    }
+    (option,) = [k for k, count in zeros.items() if count > 0]
+    return option
+
+
+EXACT_ZEROS = Exercise(
+    id="3.9",
+    name="exact_zeros_option",
+    title="Which method gives exact zeros?",
+    reference=lambda: 3,
+    oracle=_torch_exact_zeros_option,
+    judge=multiple_choice(4, 3),
+    mistakes=(
+        Mistake(
+            "the L2 penalty shrinks every weight in proportion to its size, (1 − ηλ)w: a weight "
+            "gets smaller and smaller but never lands exactly on 0.",
+            lambda: 1,
+        ),
+        Mistake(
+            "a subgradient step moves every weight by ηλ towards 0 whatever its size, so a small "
+            "weight overshoots 0 and flips sign, step after step: it zig-zags around 0 but "
+            "(almost) never equals 0.",
+            lambda: 2,
+        ),
+        Mistake(
+            "for plain SGD, weight decay is the L2 penalty written another way: it multiplies the "
+            "weights by 1 − ηλ, which never makes one exactly 0.",
+            lambda: 4,
+        ),
+    ),
+    hints=(
+        "Which step can *land* on 0 and stay there? Compare what each method does to a weight "
+        "that is already small.",
+        "Soft-thresholding sets every entry with |v| ≤ ηλ to 0 exactly (exercise 3.3).",
+    ),
+)
+
+#: Exercise 3.10's run: gradient descent with this rate for this many steps.
+STOPPING_LR, STOPPING_STEPS = 0.02, 250
+
+
+def _torch_early_stopping_lambda():
+    """λ at which ridge and early-stopped GD shrink a direction of vanishing curvature equally.
+
+    GD from 0 reaches the fraction 1 − (1 − ηa)^t of a component's optimum, ridge a/(a + λ);
+    equal when λ = a(1 − s)/s, computed with expm1/log1p so that a can be tiny.
+    """
+    import torch
+
+    a = torch.tensor(1e-12, dtype=torch.float64)
+    shrink = -torch.expm1(STOPPING_STEPS * torch.log1p(-STOPPING_LR * a))
+    return float(a * (1 - shrink) / shrink)
+
+
+EARLY_STOPPING_LAMBDA = Exercise(
+    id="3.10",
+    name="early_stopping_lambda",
+    title="The ridge penalty that early stopping imitates",
+    reference=lambda: 1.0 / (STOPPING_LR * STOPPING_STEPS),  # λ ≈ 1/(ηt)
+    oracle=_torch_early_stopping_lambda,
+    rtol=1e-3,
+    atol=0.0,
+    mistakes=(
+        Mistake(
+            'you gave ηt, the "amount of training". A longer run regularizes *less*, so the '
+            "equivalent λ falls as ηt grows: λ ≈ 1/(ηt).",
+            lambda: STOPPING_LR * STOPPING_STEPS,
+        ),
+        Mistake(
+            "you left out the learning rate: a run of t steps with rate η travels as far as "
+            "ηt steps of rate 1, so the product ηt sets the equivalent λ.",
+            lambda: 1.0 / STOPPING_STEPS,
+        ),
+        Mistake(
+            "you left out the number of steps: the longer the run, the weaker the implicit "
+            "penalty, so t belongs in the formula with η.",
+            lambda: 1.0 / STOPPING_LR,
+        ),
+        Mistake(
+            "η/t mixes the two the wrong way: both a larger rate and more steps mean more "
+            "training, hence a smaller λ; they enter as a product.",
+            lambda: STOPPING_LR / STOPPING_STEPS,
+        ),
+    ),
+    hints=(
+        "More training means less regularization: the equivalent λ shrinks as the run gets "
+        "longer or its rate larger.",
+        "The chapter's correspondence is λ ≈ 1/(ηt).",
+    ),
+)
+
+
+def _torch_adam_l2_option():
+    """One step from the same weights and gradient: L2 vs decoupled, for SGD and for Adam."""
+    import torch
+
+    rng = np.random.default_rng(311)
+    start, grad = rng.normal(size=5), rng.normal(size=5) * np.array([10, 1, 0.1, 1, 5])
+    lr, lam = 0.1, 0.5
+
+    def step(optimizer_class, **options):
+        param = torch.tensor(start, requires_grad=True)
+        optimizer = optimizer_class([param], lr=lr, **options)
+        for _ in range(3):
+            param.grad = torch.tensor(grad)
+            optimizer.step()
+        return param.detach().numpy()
+
+    def decoupled_sgd():
+        param = start.copy()
+        for _ in range(3):
+            param = (1 - lr * lam) * param - lr * grad
+        return param
+
+    sgd_same = np.allclose(step(torch.optim.SGD, weight_decay=lam), decoupled_sgd())
+    adam_same = np.allclose(
+        step(torch.optim.Adam, weight_decay=lam), step(torch.optim.AdamW, weight_decay=lam)
+    )
+    return {(True, True): 1, (True, False): 2, (False, True): 3, (False, False): 4}[
+        (sgd_same, adam_same)
+    ]
+
+
+ADAM_L2 = Exercise(
+    id="3.11",
+    name="adam_l2_option",
+    title="L2 penalty or weight decay: when are they the same?",
+    reference=lambda: 2,
+    oracle=_torch_adam_l2_option,
+    judge=multiple_choice(4, 2),
+    mistakes=(
+        Mistake(
+            "for Adam the L2 gradient λθ goes into the moment estimates with the rest of the "
+            "gradient and is divided by √v̂ like it: weights with large gradients are decayed "
+            "less. The two coincide only when the step is the plain gradient times η.",
+            lambda: 1,
+        ),
+        Mistake(
+            "it is the other way round: for plain SGD, adding λθ to the gradient gives exactly "
+            "(1 − ηλ)θ − η·g, the decoupled step (exercise 3.4).",
+            lambda: 3,
+        ),
+        Mistake(
+            "for plain SGD they do coincide: θ − η(g + λθ) = (1 − ηλ)θ − η·g, as in exercise 3.4.",
+            lambda: 4,
+        ),
+    ),
+    hints=(
+        "Write one SGD step with the L2 gradient λθ added to g, and one with decoupled decay: "
+        "are they equal?",
+        "Adam divides each entry of the gradient it is given by √v̂. What happens to λθ if it "
+        "is part of that gradient?",
+    ),
+)
+
 EXERCISE_SET = ExerciseSet(
     chapter="3",
     title="Regularization",
@@ -685,5 +1140,10 @@ EXERCISE_SET = ExerciseSet(
         SGD_STEP_DECOUPLED,
         EARLY_STOPPING,
         VALIDATION_LAMBDA,
+        ELASTIC_NET_STEP,
+        SGD_STEP_WEIGHTS_ONLY,
+        EXACT_ZEROS,
+        EARLY_STOPPING_LAMBDA,
+        ADAM_L2,
     ),
 )

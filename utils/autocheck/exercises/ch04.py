@@ -8,11 +8,16 @@ optimizer, ``torch.linalg``, SciPy's filter) is what the test suite checks those
 against. Every input is a NumPy value (``np.int64`` steps, ``np.float64`` rates), the types a
 learner's code receives.
 
-Chapter 2's exercise 2.5 computes the largest stable rate from a Hessian, 2/λ_max. Exercise 4.3
+Chapter 2's exercise 2.5 computes the largest stable rate from a Hessian, 2/a_max. Exercise 4.3
 finds it the way chapter 4 finds a rate for a network, by experiment: the learner only sees the
 loss and its gradient, runs gradient descent with each candidate rate and judges each run by its
-loss. ``tests/test_exercises_ch04.py`` checks that the experiment's answer brackets 2/λ_max on
+loss. ``tests/test_exercises_ch04.py`` checks that the experiment's answer brackets 2/a_max on
 every case.
+
+Exercise 4.8 is a diagnosis: a torch ``StepLR`` meant per epoch but stepped after every
+mini-batch; its oracle runs that broken loop with torch. Exercises 4.9–4.11 are concept questions
+(numbers worked out on paper, and a multiple choice answered with an option's number, as in
+chapter 3's set).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from utils.data import linear_regression
 from utils.functions import ill_conditioned_quadratic, quadratic
 from utils.optim.numpy import SGD
 
-from ..spec import Case, Exercise, ExerciseSet, Mistake
+from ..spec import Case, Exercise, ExerciseSet, Mistake, multiple_choice
 
 # ---------------------------------------------------------------------------------------------
 # References that are not a single utils call
@@ -61,7 +66,7 @@ def _largest_stable_rate(loss_fn, grad_fn, theta0, lrs, num_steps):
 
 
 def _convergence_factor(lr, A):
-    """ρ(η) = max_i |1 − η λ_i| over the eigenvalues of A."""
+    """ρ(η) = max_i |1 − η a_i| over the eigenvalues of A."""
     return np.max(np.abs(1.0 - lr * quadratic(A).eigenvalues))
 
 
@@ -185,7 +190,7 @@ def _run_inputs(loss_fn, grad_fn, theta0, lrs, num_steps):
 
 
 def _regression_run_case(rng):
-    """Chapter 4's first problem, the MSE of ŷ = w·x + b, with its four rates × 1/λ_max."""
+    """Chapter 4's first problem, the MSE of ŷ = w·x + b, with its four rates × 1/a_max."""
     x, y = linear_regression(n=100, seed=0)
     features, target = np.hstack([x, np.ones_like(x)]), y[:, 0]
     lam_max = np.linalg.eigvalsh(2.0 / len(x) * features.T @ features)[-1]  # ∇²L = (2/n) XᵀX
@@ -210,7 +215,7 @@ def _landscape_run_inputs(landscape, theta0, lrs, num_steps):
     return _run_inputs(loss_fn, grad_fn, theta0, lrs, num_steps)
 
 
-_VALLEY_RATES = (0.05, 0.1, 0.15, 0.19, 0.21, 0.25, 0.3)  # 2/λ_max = 0.2 for κ = 10
+_VALLEY_RATES = (0.05, 0.1, 0.15, 0.19, 0.21, 0.25, 0.3)  # 2/a_max = 0.2 for κ = 10
 
 
 def _valley_run_case(start):
@@ -226,7 +231,7 @@ def _valley_run_case(start):
 def _quadratic_run_case(rng):
     """½xᵀAx − bᵀx in 3-D with curvatures 0.5, 2 and 8 along random directions."""
     bowl = quadratic(_spd_matrix(rng, [0.5, 2.0, 8.0]), rng.normal(size=3))
-    rates = np.geomspace(0.01, 1.0, 9)  # 2/λ_max = 0.25 lies between 0.18 and 0.32
+    rates = np.geomspace(0.01, 1.0, 9)  # 2/a_max = 0.25 lies between 0.18 and 0.32
     return _landscape_run_inputs(bowl, rng.normal(size=3), rates, 50)
 
 
@@ -555,26 +560,26 @@ CONVERGENCE_FACTOR = Exercise(
     reference=_convergence_factor,
     oracle=_torch_convergence_factor,
     cases=(
-        Case("a small rate, η = 0.5/λ_max", _factor_case([1.0, 10.0], 0.5), seed=71),
-        Case("an oscillating rate, η = 1.9/λ_max", _factor_case([1.0, 10.0], 1.9), seed=72),
-        Case("a divergent rate, η = 3/λ_max", _factor_case([1.0, 10.0], 3.0), seed=73),
-        Case("a huge rate, η = 30/λ_max", _factor_case([1.0, 10.0], 30.0), seed=74),
-        Case("a 4 × 4 Hessian, η = 1/λ_max", _factor_case([0.2, 1.0, 2.0, 4.0], 1.0), seed=75),
+        Case("a small rate, η = 0.5/a_max", _factor_case([1.0, 10.0], 0.5), seed=71),
+        Case("an oscillating rate, η = 1.9/a_max", _factor_case([1.0, 10.0], 1.9), seed=72),
+        Case("a divergent rate, η = 3/a_max", _factor_case([1.0, 10.0], 3.0), seed=73),
+        Case("a huge rate, η = 30/a_max", _factor_case([1.0, 10.0], 30.0), seed=74),
+        Case("a 4 × 4 Hessian, η = 1/a_max", _factor_case([0.2, 1.0, 2.0, 4.0], 1.0), seed=75),
     ),
     mistakes=(
         Mistake(
             "you only looked at the largest eigenvalue. For small η the *smallest* curvature is "
-            "the slow one: take the maximum of |1 − ηλ_i| over every eigenvalue.",
+            "the slow one: take the maximum of |1 − ηa_i| over every eigenvalue.",
             lambda lr, A: abs(1.0 - lr * np.linalg.eigvalsh(A).max()),
         ),
         Mistake(
-            "you only looked at the smallest eigenvalue. Once η > 2/(λ_min + λ_max) the steepest "
+            "you only looked at the smallest eigenvalue. Once η > 2/(a_min + a_max) the steepest "
             "direction overshoots most: take the maximum over every eigenvalue.",
             lambda lr, A: abs(1.0 - lr * np.linalg.eigvalsh(A).min()),
         ),
         Mistake(
             "the absolute value is missing: a factor of −1.5 flips the sign of the error *and* "
-            "grows it. ρ(η) = max_i |1 − ηλ_i|.",
+            "grows it. ρ(η) = max_i |1 − ηa_i|.",
             lambda lr, A: np.max(1.0 - lr * np.linalg.eigvalsh(A)),
         ),
         Mistake(
@@ -584,10 +589,10 @@ CONVERGENCE_FACTOR = Exercise(
         ),
     ),
     hints=(
-        "Write the error in the eigenvectors of A: component i is multiplied by 1 − ηλ_i at "
+        "Write the error in the eigenvectors of A: component i is multiplied by 1 − ηa_i at "
         "every step.",
-        "`np.linalg.eigvalsh(A)` gives the λ_i; the slowest component sets the pace, so take the "
-        "largest |1 − ηλ_i|.",
+        "`np.linalg.eigvalsh(A)` gives the a_i; the slowest component sets the pace, so take the "
+        "largest |1 − ηa_i|.",
     ),
 )
 
@@ -815,7 +820,7 @@ RANGE_TEST_RATE = Exercise(
             lambda: 0.01,
         ),
         Mistake(
-            "η = 2 diverges on this problem (2/λ_max ≈ 0.99). Take a rate below the point "
+            "η = 2 diverges on this problem (2/a_max ≈ 0.99). Take a rate below the point "
             "where the range test's loss turns up.",
             lambda: 2.0,
         ),
@@ -825,6 +830,283 @@ RANGE_TEST_RATE = Exercise(
         "fastest, and where does it blow up?",
         "Try a few rates just below the blow-up with `train(lr)` and keep the one whose final "
         "loss is lowest.",
+    ),
+)
+
+# ---------------------------------------------------------------------------------------------
+# 4.8, a diagnosis: a per-epoch scheduler stepped after every mini-batch
+# ---------------------------------------------------------------------------------------------
+
+
+def _stepped_per_batch(lr0, step_size, gamma, num_epochs, batches_per_epoch):
+    """The rate of each epoch's first mini-batch when StepLR is stepped after every batch.
+
+    Before epoch e, with K mini-batches per epoch, the scheduler has been stepped e·K times:
+    η₀ γ^⌊e·K/s⌋ (utils.schedules).
+    """
+    schedule = schedules.step_decay(float(lr0), int(step_size), float(gamma))
+    return np.array([schedule(e * int(batches_per_epoch)) for e in range(int(num_epochs))])
+
+
+def _torch_stepped_per_batch(lr0, step_size, gamma, num_epochs, batches_per_epoch):
+    """The broken loop itself: torch's StepLR stepped after every optimizer step."""
+    import torch
+
+    weight = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+    optimizer = torch.optim.SGD([weight], lr=float(lr0))
+    scheduler = torch.optim.lr_scheduler.StepLR(
+        optimizer, step_size=int(step_size), gamma=float(gamma)
+    )
+    rates = []
+    for _epoch in range(int(num_epochs)):
+        rates.append(optimizer.param_groups[0]["lr"])  # what this epoch's first batch uses
+        for _batch in range(int(batches_per_epoch)):
+            optimizer.step()
+            scheduler.step()  # the bug: once per mini-batch
+    return np.array(rates)
+
+
+def _per_batch_case(step_size, gamma, num_epochs, batches_per_epoch):
+    return lambda rng: {
+        "lr0": np.float64(rng.uniform(0.05, 0.5)),
+        "step_size": np.int64(step_size),
+        "gamma": np.float64(gamma),
+        "num_epochs": np.int64(num_epochs),
+        "batches_per_epoch": np.int64(batches_per_epoch),
+    }
+
+
+def _per_batch_with_exponent(exponent):
+    def answer(lr0, step_size, gamma, num_epochs, batches_per_epoch):
+        epochs = np.arange(num_epochs)
+        return lr0 * gamma ** exponent(epochs, step_size, batches_per_epoch)
+
+    return answer
+
+
+SCHEDULER_PER_BATCH = Exercise(
+    id="4.8",
+    name="stepped_per_batch",
+    title="Diagnose a scheduler stepped after every mini-batch",
+    reference=_stepped_per_batch,
+    oracle=_torch_stepped_per_batch,
+    atol=0.0,
+    points=2,
+    cases=(
+        Case(
+            "StepLR(step_size=10, γ = 0.5), 6 epochs of 8 mini-batches",
+            _per_batch_case(10, 0.5, 6, 8),
+            seed=101,
+        ),
+        Case(
+            "StepLR(step_size=7, γ = 0.1), 8 epochs of 3 mini-batches",
+            _per_batch_case(7, 0.1, 8, 3),
+            seed=102,
+        ),
+        Case(
+            "StepLR(step_size=3, γ = 0.8), 5 epochs of a single mini-batch",
+            _per_batch_case(3, 0.8, 5, 1),
+            seed=103,
+        ),
+        Case(
+            "StepLR(step_size=30, γ = 0.9), 4 epochs of 50 mini-batches",
+            _per_batch_case(30, 0.9, 4, 50),
+            seed=104,
+        ),
+    ),
+    mistakes=(
+        Mistake(
+            "that is the schedule the author *meant*, η₀ γ^⌊e/s⌋ with e counting epochs. The loop "
+            "calls `scheduler.step()` after every mini-batch, so before epoch e the scheduler "
+            "has counted e·K steps, not e.",
+            _per_batch_with_exponent(lambda e, s, b: e // s),
+        ),
+        Mistake(
+            "you gave the rate after each epoch's last mini-batch, one epoch ahead. The first "
+            "mini-batch of epoch e runs after e·K scheduler steps (epoch 0 uses η₀).",
+            _per_batch_with_exponent(lambda e, s, b: (e + 1) * b // s),
+        ),
+        Mistake(
+            "StepLR decays in stairs: the exponent of γ is the *whole* number of step_size "
+            "periods completed, ⌊e·K/s⌋, not the fraction e·K/s.",
+            _per_batch_with_exponent(lambda e, s, b: e * b / s),
+        ),
+        Mistake(
+            "you multiply by γ at every scheduler step. StepLR multiplies by γ once every "
+            "`step_size` steps.",
+            _per_batch_with_exponent(lambda e, s, b: e * b),
+        ),
+    ),
+    hints=(
+        "Count the calls: how many times has `scheduler.step()` run before the first mini-batch "
+        "of epoch e?",
+        "StepLR's rate after k calls is η₀ γ^⌊k/s⌋; put in the k of each epoch.",
+    ),
+)
+
+# ---------------------------------------------------------------------------------------------
+# Concept questions 4.9–4.11
+# ---------------------------------------------------------------------------------------------
+
+#: Exercise 4.9: heavy-ball momentum β on the 1-D quadratic L(θ) = (a/2)θ² with curvature a.
+MOMENTUM_BETA, CURVATURE = 0.9, 4.0
+
+
+def _torch_momentum_stable_rate():
+    """Bisect η on the spectral radius of torch's heavy-ball iteration matrix.
+
+    torch.optim.SGD(momentum=β): v ← βv + aθ, θ ← θ − ηv, i.e. (θ, v) ← M (θ, v) with
+    M = [[1 − ηa, −ηβ], [a, β]]; the run converges while every eigenvalue of M is inside 1.
+    """
+    import torch
+
+    def radius(lr):
+        matrix = torch.tensor(
+            [[1 - lr * CURVATURE, -lr * MOMENTUM_BETA], [CURVATURE, MOMENTUM_BETA]],
+            dtype=torch.float64,
+        )
+        return torch.linalg.eigvals(matrix).abs().max().item()
+
+    low, high = 0.0, 10.0 / CURVATURE
+    for _ in range(200):
+        middle = (low + high) / 2
+        low, high = (middle, high) if radius(middle) < 1 else (low, middle)
+    return low
+
+
+MOMENTUM_STABLE_RATE = Exercise(
+    id="4.9",
+    name="momentum_stable_rate",
+    title="The largest stable rate with momentum",
+    reference=lambda: 2 * (1 + MOMENTUM_BETA) / CURVATURE,  # η < 2(1 + β)/a
+    oracle=_torch_momentum_stable_rate,
+    rtol=1e-3,
+    atol=0.0,
+    mistakes=(
+        Mistake(
+            "2/a is the limit of plain gradient descent. Momentum lets the iterate overshoot and "
+            "come back, which *raises* the limit: work out where an eigenvalue of the two-step "
+            "recursion reaches −1.",
+            lambda: 2 / CURVATURE,
+        ),
+        Mistake(
+            "you divided by 1 − β, the long-run amplification of a *constant* gradient. "
+            "Stability is decided by the oscillating mode: put θ_t = (−1)ᵗ into "
+            "θ_(t+1) = θ_t − ηaθ_t + β(θ_t − θ_(t−1)).",
+            lambda: 2 / (CURVATURE * (1 - MOMENTUM_BETA)),
+        ),
+        Mistake(
+            "momentum with β > 0 makes the limit larger than 2/a, not smaller: the factor is "
+            "1 + β.",
+            lambda: 2 * (1 - MOMENTUM_BETA) / CURVATURE,
+        ),
+        Mistake(
+            "you dropped the 2: with β = 0 your limit would be 1/a, but plain gradient descent "
+            "is stable up to 2/a.",
+            lambda: (1 + MOMENTUM_BETA) / CURVATURE,
+        ),
+    ),
+    hints=(
+        "Heavy ball on L(θ) = (a/2)θ²: θ_(t+1) = θ_t − ηaθ_t + β(θ_t − θ_(t−1)). The run first "
+        "breaks down through an oscillation that flips sign at every step.",
+        "Put θ_t = (−1)ᵗ into the recursion and solve for the η where it holds.",
+    ),
+)
+
+#: Exercise 4.10: warm-up and cosine decay, η = 0.1, W = 100, T = 1100, η_min = 0, at step 350.
+SCHEDULE_QUESTION = {"lr": 0.1, "warmup_steps": 100, "total_steps": 1100, "step": 350}
+
+
+def _question_rate(progress):
+    """η_min + ½(η − η_min)(1 + cos(π·p)) with η_min = 0, for a mistaken progress p."""
+    return 0.5 * SCHEDULE_QUESTION["lr"] * (1 + np.cos(np.pi * progress))
+
+
+def _keras_scheduled_rate():
+    q = SCHEDULE_QUESTION
+    return _keras_warmup_cosine(q["step"], q["lr"], q["warmup_steps"], q["total_steps"], 0.0)
+
+
+SCHEDULED_RATE = Exercise(
+    id="4.10",
+    name="scheduled_rate",
+    title="The rate at one step of a warm-up and cosine schedule",
+    reference=lambda: schedules.warmup_cosine(
+        SCHEDULE_QUESTION["lr"], SCHEDULE_QUESTION["warmup_steps"], SCHEDULE_QUESTION["total_steps"]
+    )(SCHEDULE_QUESTION["step"]),
+    oracle=_keras_scheduled_rate,
+    rtol=1e-3,
+    atol=0.0,
+    mistakes=(
+        Mistake(
+            "you measured the progress from step 0, p = t/T. The decay starts when the warm-up "
+            "ends: p = (t − W)/(T − W).",
+            lambda: _question_rate(350 / 1100),
+        ),
+        Mistake(
+            "you divided by T instead of T − W: the decay lasts T − W steps, so "
+            "p = (t − W)/(T − W).",
+            lambda: _question_rate(250 / 1100),
+        ),
+        Mistake(
+            "the ½ is missing: ½(1 + cos(π·p)) goes from 1 to 0; without the ½ the rate starts "
+            "at 2η.",
+            lambda: 2 * _question_rate(0.25),
+        ),
+        Mistake(
+            "the cosine needs the form ½(1 + cos(π·p)), not cos(π·p) alone.",
+            lambda: SCHEDULE_QUESTION["lr"] * np.cos(np.pi * 0.25),
+        ),
+    ),
+    hints=(
+        "Step 350 is past the warm-up: first compute the progress p of the cosine part.",
+        "p = (t − W)/(T − W); then η_t = ½η(1 + cos(π·p)).",
+    ),
+)
+
+#: Exercise 4.11: a range test's smoothed loss at eight rates.
+RANGE_TEST_RATES = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+RANGE_TEST_LOSSES = (2.30, 2.30, 2.28, 2.20, 1.40, 0.80, 0.75, 5.0)
+#: The options of 4.11, by number.
+RANGE_TEST_OPTIONS = {1: 1.0, 2: 0.3, 3: 0.1, 4: 0.01}
+
+
+def _torch_range_test_option():
+    import torch
+
+    rates, smoothed = torch.tensor(RANGE_TEST_RATES), torch.tensor(RANGE_TEST_LOSSES)
+    picked = (rates[torch.argmin(smoothed)] / 10).item()
+    (option,) = [k for k, lr in RANGE_TEST_OPTIONS.items() if abs(lr - picked) < 1e-6 * lr]
+    return option
+
+
+RANGE_TEST_OPTION = Exercise(
+    id="4.11",
+    name="range_test_option",
+    title="Which rate does the range-test rule pick?",
+    reference=lambda: 3,
+    oracle=_torch_range_test_option,
+    judge=multiple_choice(len(RANGE_TEST_OPTIONS), 3),
+    mistakes=(
+        Mistake(
+            "η = 1 is where the smoothed loss is lowest. There the loss is about to explode; "
+            "the rule picks a rate 10 times smaller than that.",
+            lambda: 1,
+        ),
+        Mistake(
+            "η = 0.3 is a tenth of 3, the rate where the loss has already exploded. The rule "
+            "divides the rate at the *minimum* of the smoothed loss by 10.",
+            lambda: 2,
+        ),
+        Mistake(
+            "η = 0.01 is a hundredth of the rate at the minimum, or where the loss has barely "
+            "started to fall: safe but slow. The rule divides the rate at the minimum by 10.",
+            lambda: 4,
+        ),
+    ),
+    hints=(
+        "Find the rate at which the smoothed loss is lowest.",
+        "The chapter's rule: a rate 10 times smaller than that one.",
     ),
 )
 
@@ -840,5 +1122,9 @@ EXERCISE_SET = ExerciseSet(
         MULTI_STEP,
         PICK_LEARNING_RATE,
         RANGE_TEST_RATE,
+        SCHEDULER_PER_BATCH,
+        MOMENTUM_STABLE_RATE,
+        SCHEDULED_RATE,
+        RANGE_TEST_OPTION,
     ),
 )
