@@ -117,8 +117,8 @@ def test_quadratic_gradient_hessian_and_constants_match_independent_computations
         assert_grad_close(landscape.grad(point), tf_grad(f_tf, point))
 
     # L = ‖A‖₂ (largest singular value), μ = 1/‖A⁻¹‖₂, κ = cond₂(A)
-    assert landscape.L == pytest.approx(np.linalg.norm(A, 2), rel=1e-10)
-    assert landscape.mu == pytest.approx(1 / np.linalg.norm(np.linalg.inv(A), 2), rel=1e-10)
+    assert landscape.a_max == pytest.approx(np.linalg.norm(A, 2), rel=1e-10)
+    assert landscape.a_min == pytest.approx(1 / np.linalg.norm(np.linalg.inv(A), 2), rel=1e-10)
     assert landscape.condition_number == pytest.approx(50.0, rel=1e-8)
     assert landscape.condition_number == pytest.approx(np.linalg.cond(A), rel=1e-8)
     result = optimize.minimize(landscape.f, np.zeros(dim), jac=landscape.grad, tol=1e-12)
@@ -128,7 +128,7 @@ def test_quadratic_gradient_hessian_and_constants_match_independent_computations
 
 def test_ill_conditioned_quadratic_has_the_requested_condition_number():
     landscape = functions.ill_conditioned_quadratic(condition=25.0)
-    assert (landscape.L, landscape.mu, landscape.condition_number) == (25.0, 1.0, 25.0)
+    assert (landscape.a_max, landscape.a_min, landscape.condition_number) == (25.0, 1.0, 25.0)
     assert landscape.f([2.0, 1.0]) == pytest.approx(0.5 * (4.0 + 25.0))
     # d2l's f(x) = 0.1 x₁² + 2 x₂² as a quadratic: A = diag(0.2, 4), κ = 20
     d2l = functions.quadratic(np.diag([0.2, 4.0]))

@@ -85,10 +85,10 @@ class Quadratic(Landscape):
 
     .. math:: \nabla f(x) = A x - b, \qquad \nabla^2 f(x) = A
 
-    Its curvature is fixed by the eigenvalues of :math:`A`: the smoothness constant
-    :math:`L = \lambda_{\max}(A)`, the strong-convexity constant :math:`\mu = \lambda_{\min}(A)`
-    and the condition number :math:`\kappa = L / \mu`. Gradient descent converges for
-    :math:`\eta < 2/L`, and its rate with the best constant step is
+    Its curvatures are the eigenvalues of :math:`A`: the largest :math:`a_{\max}` (papers'
+    smoothness constant *L*), the smallest :math:`a_{\min}` (their strong-convexity constant
+    :math:`\mu`) and the condition number :math:`\kappa = a_{\max} / a_{\min}`. Gradient descent
+    converges for :math:`\eta < 2/a_{\max}`, and its rate with the best constant step is
     :math:`(\kappa - 1)/(\kappa + 1)` per step. When :math:`A` is positive definite the unique
     minimiser is :math:`x^\star = A^{-1} b`.
     """
@@ -127,24 +127,25 @@ class Quadratic(Landscape):
         return f"Quadratic (κ = {self.condition_number:.3g})"
 
     @property
-    def L(self) -> float:
-        """Smoothness constant :math:`L = \\lambda_{\\max}(A)`."""
+    def a_max(self) -> float:
+        """The largest curvature, the largest eigenvalue of :math:`A` (papers' *L*)."""
         return float(self.eigenvalues[-1])
 
     @property
-    def mu(self) -> float:
-        """Strong-convexity constant :math:`\\mu = \\lambda_{\\min}(A)` (≤ 0: not strongly
-        convex)."""
+    def a_min(self) -> float:
+        """The smallest curvature, the smallest eigenvalue of :math:`A` (papers' :math:`\\mu`;
+        ≤ 0: not strongly convex)."""
         return float(self.eigenvalues[0])
 
     @property
     def condition_number(self) -> float:
-        """:math:`\\kappa = L / \\mu`; ``inf`` when :math:`A` is not positive definite."""
-        return self.L / self.mu if self.mu > 0 else float("inf")
+        """:math:`\\kappa = a_{\\max} / a_{\\min}`; ``inf`` when :math:`A` is not positive
+        definite."""
+        return self.a_max / self.a_min if self.a_min > 0 else float("inf")
 
     @property
     def minima(self) -> np.ndarray:
-        if self.mu <= 0:  # unbounded below, or a whole line of minimisers: no unique answer
+        if self.a_min <= 0:  # unbounded below, or a whole line of minimisers: no unique answer
             return np.empty((0, self.dim))
         return np.linalg.solve(self.A, self.b)[None, :]  # x* = A⁻¹ b
 

@@ -97,7 +97,7 @@ def _directional_check(f, grad_fn, x, direction, delta):
 
 def _max_stable_lr(hessian):
     """2 / a_max of a symmetric Hessian, via utils.functions.quadratic's eigenvalues."""
-    return 2.0 / quadratic(hessian).L
+    return 2.0 / quadratic(hessian).a_max
 
 
 def _hessian_from_products(hvp, size):
