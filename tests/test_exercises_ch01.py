@@ -194,6 +194,17 @@ def cross_entropy_positive_log(logits, labels, label_smoothing):
     return np.mean((q * _log_softmax(logits)).sum(axis=1))
 
 
+def cross_entropy_log_of_stable_softmax(logits, labels, label_smoothing):
+    q = _targets(labels, logits.shape[1], label_smoothing)
+    return -np.mean((q * np.log(_softmax(logits))).sum(axis=1))  # log(0) = −inf
+
+
+def cross_entropy_no_uniform_part(logits, labels, label_smoothing):
+    one_hot = np.zeros_like(logits)
+    one_hot[np.arange(len(labels)), labels] = 1.0
+    return -np.mean(((1 - label_smoothing) * one_hot * _log_softmax(logits)).sum(axis=1))
+
+
 # ---------------------------------------------------------------------------------------------
 # 1.5 binary_cross_entropy_with_logits_grad
 # ---------------------------------------------------------------------------------------------
@@ -313,7 +324,20 @@ def huber_fit_uphill(x, y, delta, lr, num_steps):
     return _line_gd(x, y, lr, num_steps, lambda r: np.clip(-r, -delta, delta) / len(r))
 
 
+def huber_fit_w_then_b(x, y, delta, lr, num_steps):
+    w = b = 0.0
+    for _ in range(num_steps):
+        w -= lr * np.mean(np.clip(w * x + b - y, -delta, delta) * x)
+        b -= lr * np.mean(np.clip(w * x + b - y, -delta, delta))  # uses the new w
+    return w, b
+
+
 # 1.9: spot a double softmax
+
+
+def softmax_twice_exact_sum(model, inputs):
+    outputs = model(inputs).detach()
+    return bool(outputs.min() >= 0 and (outputs.sum(dim=1) == 1.0).all())  # no tolerance
 
 
 def softmax_twice_sums_only(model, inputs):
@@ -376,6 +400,8 @@ WRONG = [
     ("1.4", cross_entropy_sum, "you summed the per-sample losses"),
     ("1.4", cross_entropy_positive_log, "your loss has the wrong sign"),
     ("1.4", cross_entropy_softmax_twice, "softmax applied twice"),
+    ("1.4", cross_entropy_log_of_stable_softmax, "you took the log of the softmax"),
+    ("1.4", cross_entropy_no_uniform_part, "your targets sum to 1 − ε"),
     ("1.5", bce_grad_target_minus_sigmoid, "your gradient has the wrong sign (target − σ(z))"),
     ("1.5", bce_grad_sum, "the 1/n is missing"),
     ("1.5", bce_grad_no_sigmoid, "apply the sigmoid σ(z) first"),
@@ -397,11 +423,13 @@ WRONG = [
     ("1.8", huber_fit_clip_one, "you clipped the residuals to [−1, 1] whatever δ is"),
     ("1.8", huber_fit_sum, "you differentiated the *sum* of the Huber losses"),
     ("1.8", huber_fit_uphill, "your fit climbs the loss"),
+    ("1.8", huber_fit_w_then_b, "you updated w first"),
     ("1.9", softmax_twice_sums_only, "rows that sum to 1 are not enough"),
     ("1.9", softmax_twice_in_unit_interval, "non-negative outputs are not enough"),
     ("1.9", softmax_twice_layer_names, "case 3 of 6 (a model that ends in `nn.LogSoftmax"),
     ("1.9", softmax_twice_flags_log_probs, "log-softmax outputs are not a double softmax"),
-    ("1.10", 1, "the MSE's gradient, 2(ŷ − y)/n, grows"),
+    ("1.9", softmax_twice_exact_sum, "you tested that the rows sum to exactly 1"),
+    ("1.10", 1, "the squared error's gradient, 2(ŷ − y), grows"),
     ("1.10", 3, "−log p has the derivative −1/p"),
     ("1.10", 4, "one of the three is bounded"),
     ("1.10", "B", "should be a number or an array, but it is str"),

@@ -146,6 +146,17 @@ def gd_stops_on_any_warning(grad_fn, theta0, lr, num_steps):
     return np.array(path)
 
 
+def gd_tests_only_the_gradient(grad_fn, theta0, lr, num_steps):
+    path = [theta0.copy()]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(num_steps):
+            grad = grad_fn(path[-1])
+            if not np.isfinite(grad).all():  # the gradient is tested, the new θ is not
+                break
+            path.append(path[-1] - lr * grad)
+    return np.array(path)
+
+
 # ---------------------------------------------------------------------------------------------
 # 2.3 mlp_backward
 # ---------------------------------------------------------------------------------------------
@@ -326,6 +337,17 @@ def until_no_budget(grad_fn, theta0, lr, tol, max_steps):
     return theta, steps
 
 
+def until_strict_inequality(grad_fn, theta0, lr, tol, max_steps):
+    theta, grad = theta0.copy(), grad_fn(theta0)
+    first_norm = np.linalg.norm(grad)
+    for step in range(max_steps):
+        if np.linalg.norm(grad) < tol * first_norm:  # < where the rule says ≤
+            return theta, step
+        theta = theta - lr * grad
+        grad = grad_fn(theta)
+    return theta, max_steps
+
+
 # ---------------------------------------------------------------------------------------------
 # 2.8 largest_eigenvalue
 # ---------------------------------------------------------------------------------------------
@@ -360,6 +382,11 @@ def pi_one_pass(hvp, v0, num_iters):
     return float(v @ hvp(v))
 
 
+def pi_builds_the_hessian(hvp, v0, num_iters):
+    hessian = np.column_stack([hvp(unit) for unit in np.eye(len(v0))])  # d products
+    return float(np.linalg.eigvalsh(hessian)[-1])
+
+
 def pi_forgot_the_shift_back(hvp, v0, num_iters):
     mu = pi_one_pass(hvp, v0, num_iters)
     if mu < 0:
@@ -388,7 +415,10 @@ WRONG = [
     ("2.2", gd_final_only, "has shape (2,); expected shape (26, 2)"),
     ("2.2", gd_never_stops, "your run kept going after it diverged"),
     ("2.2", gd_keeps_the_overflow, "keeps the first non-finite iterate"),
-    ("2.2", gd_stops_on_any_warning, "case 5 of 6 (a quadratic with η a ≈ 4 > 2"),
+    ("2.2", gd_stops_on_any_warning, "case 5 of 7 (a quadratic with η a ≈ 4 > 2"),
+    # accepted before case 7 existed: its step overflows while the gradient is still finite
+    ("2.2", gd_tests_only_the_gradient, "case 7 of 7 (a flat quadratic"),
+    ("2.2", gd_tests_only_the_gradient, "you tested the gradient, not θ"),
     ("2.3", mlp_no_mask, "the ReLU mask is missing"),
     ("2.3", mlp_sum_loss, "every gradient is n times too large"),
     ("2.3", mlp_bias_mean, "your bias gradients are n times too small"),
@@ -420,12 +450,14 @@ WRONG = [
     ("2.7", until_tests_after_update, "you tested the rule after the update"),
     ("2.7", until_absolute, "you compared ‖∇L(θ_t)‖ with tol itself"),
     ("2.7", until_no_budget, "your loop has no max_steps guard"),
+    ("2.7", until_strict_inequality, "strictly. When θ₀ is already the minimum"),
     ("2.8", pi_unnormalised, "you never normalised v"),
     ("2.8", pi_norm_of_product, "you returned ‖Hv‖"),
     ("2.8", pi_one_pass, "plain power iteration finds the eigenvalue of largest *magnitude*"),
-    ("2.8", pi_one_pass, "case 5 of 6 (a saddle whose negative curvature dominates"),
+    ("2.8", pi_one_pass, "case 5 of 7 (a saddle whose negative curvature dominates"),
     ("2.8", pi_forgot_the_shift_back, "forgot to add μ back"),
-    ("2.8", pi_returns_the_rate, "case 1 of 6"),
+    ("2.8", pi_returns_the_rate, "case 1 of 7"),
+    ("2.8", pi_builds_the_hessian, "hvp was called more than 52 times"),
     ("2.9", 1 / 6, "that is 1/a_max, a safe step"),
     ("2.9", 2 / 3, "you took the coefficient 3 as the curvature"),
     ("2.9", 1.0, "you used the smaller curvature"),
@@ -434,6 +466,8 @@ WRONG = [
     ("2.10", 1, "order Δ is the error of the forward difference"),
     ("2.10", 3, "the f‴ terms do not cancel"),
     ("2.10", 4, "a finite difference is exact only for special functions"),
+    # 2.10 had no multiple-choice judge: a number that is no option got "not the expected value"
+    ("2.10", 5, "answer with the number of one option, an int from 1 to 4"),
     ("2.11", 1, "does not converge, even slowly"),
     ("2.11", 2, "diverging needs |1 − η a| > 1"),
     ("2.11", 4, "not 2/a"),

@@ -305,6 +305,12 @@ def net_squared_factor(w, grad, lr, l1, l2):
     return np.sign(v) * np.maximum(np.abs(v) - lr * l1, 0.0) / (1 + lr * l2) ** 2
 
 
+def net_times_factor(w, grad, lr, l1, l2):
+    v = w - lr * grad
+    u = np.where(np.abs(v) > lr * l1, v - lr * l1 * np.sign(v), 0.0)
+    return u + lr * l2 * u  # u(1 + ηλ₂): the L2 part enlarges the survivors
+
+
 def net_in_place(w, grad, lr, l1, l2):
     w -= lr * grad
     return np.sign(w) * np.maximum(np.abs(w) - lr * l1, 0.0) / (1 + lr * l2)
@@ -362,6 +368,33 @@ def fixed_in_place(params, grads, lr, weight_decay):
     return params
 
 
+def fixed_by_words_in_names(params, grads, lr, weight_decay):
+    # "No decay for biases and norm layers", read off the names of the first two cases.
+    new = {}
+    for name, p in params.items():
+        if "bias" in name or "norm." in name or "bn." in name:
+            new[name] = p - lr * grads[name]
+        else:
+            new[name] = (1 - lr * weight_decay) * p - lr * grads[name]
+    return new
+
+
+def fixed_unscaled_decay(params, grads, lr, weight_decay):
+    new = {}
+    for name, p in params.items():
+        shrink = weight_decay if p.ndim >= 2 else 0.0  # λθ, not ηλθ
+        new[name] = p - shrink * p - lr * grads[name]
+    return new
+
+
+def fixed_decay_after_step(params, grads, lr, weight_decay):
+    new = {}
+    for name, p in params.items():
+        stepped = p - lr * grads[name]
+        new[name] = stepped * (1 - lr * weight_decay) if p.ndim > 1 else stepped
+    return new
+
+
 def fixed_as_list(params, grads, lr, weight_decay):
     return [(1 - lr * weight_decay * (p.ndim >= 2)) * p - lr * grads[k] for k, p in params.items()]
 
@@ -415,6 +448,7 @@ WRONG = [
     ("3.7", net_without_eta, "you used λ₂ alone"),
     ("3.7", net_squared_factor, "differs from the expected values"),
     ("3.7", net_in_place, "changed its input `w` in place"),
+    ("3.7", net_times_factor, "you multiplied the soft-thresholded value by 1 + ηλ₂"),
     ("3.8", fixed_decays_everything, "you still decay every parameter"),
     ("3.8", fixed_by_weight_in_name, "you decided by the name"),
     ("3.8", fixed_not_a_bias, "you decided by the name"),
@@ -423,6 +457,9 @@ WRONG = [
     ("3.8", fixed_matrices_excluded, "more than two dimensions"),
     ("3.8", fixed_in_place, "changed its input `params` in place"),
     ("3.8", fixed_as_list, "should be a dict with keys"),
+    ("3.8", fixed_by_words_in_names, "you picked the parameters by words in their names"),
+    ("3.8", fixed_unscaled_decay, "the decay is not scaled by the learning rate"),
+    ("3.8", fixed_decay_after_step, "you decayed the parameters *after* the gradient step"),
     ("3.9", 1, "never lands exactly on 0"),
     ("3.9", 2, "zig-zags around 0"),
     ("3.9", 4, "weight decay is the L2 penalty written another way"),
@@ -589,6 +626,13 @@ def test_sklearn_alpha_conventions():
 SEPARATED = [
     ("3.5", stop_with_min_delta, "new bests lower by only 1e-6, patience 3"),
     ("3.5", stop_with_relative_margin, "new bests lower by only 1e-6, patience 3"),
+    # Accepted before the nanoGPT-named case existed: names are not a rule, ndim is.
+    (
+        "3.8",
+        fixed_by_words_in_names,
+        "a GPT block named as nanoGPT names it (wte, ln_1, attn.c_attn, ln_f, lm_head), "
+        "η = 0.1, λ = 0.2",
+    ),
 ]
 test_this_case_is_what_catches_the_wrong_answer = separation_test(SEPARATED)
 

@@ -179,17 +179,17 @@ def stable_rate_all(loss_fn, grad_fn, theta0, lrs, num_steps):
 
 
 def factor_largest_only(lr, A):
-    lam_max = np.linalg.eigvalsh(A)[-1]
-    return abs(1 - lr * lam_max)
+    a_max = np.linalg.eigvalsh(A)[-1]
+    return abs(1 - lr * a_max)
 
 
 def factor_smallest_only(lr, A):
-    lam_min = np.linalg.eigvalsh(A)[0]
-    return abs(1 - lr * lam_min)
+    a_min = np.linalg.eigvalsh(A)[0]
+    return abs(1 - lr * a_min)
 
 
 def factor_without_abs(lr, A):
-    return max(1 - lr * lam for lam in np.linalg.eigvalsh(A))
+    return max(1 - lr * a for a in np.linalg.eigvalsh(A))
 
 
 def factor_from_diagonal(lr, A):
@@ -405,6 +405,7 @@ WRONG = [
     ("4.9", 5.0, "you divided by 1 − β"),
     ("4.9", 0.05, "makes the limit larger than 2/a, not smaller"),
     ("4.9", 0.475, "you dropped the 2"),
+    ("4.9", 0.5 / 1.9, "you divided 2/a by 1 + β"),
     ("4.9", "0.95", "should be a number"),
     ("4.10", 0.05 * (1 + math.cos(math.pi * 350 / 1100)), "you measured the progress from step 0"),
     ("4.10", 0.05 * (1 + math.cos(math.pi * 250 / 1100)), "you divided by T instead of T − W"),

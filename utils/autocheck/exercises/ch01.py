@@ -293,6 +293,13 @@ def _naive_smoothed(logits, labels, label_smoothing):
         return -np.mean(np.sum(targets * np.log(probs), axis=1))
 
 
+def _log_of_softmax(logits, labels, label_smoothing):
+    """log(softmax(z)) in two steps: −inf once a probability rounds to 0."""
+    targets = _smoothed_targets(labels, logits.shape[1], label_smoothing)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -np.mean(np.sum(targets * np.log(losses.softmax(logits)), axis=1))
+
+
 def _gd_line(x, y, lr, num_steps, grad_pred):
     """Gradient descent on (w, b) for ŷ = w x + b, from 0, given ∂L/∂ŷ as ``grad_pred(ŷ, y)``."""
     w, b = 0.0, 0.0
@@ -300,6 +307,15 @@ def _gd_line(x, y, lr, num_steps, grad_pred):
         for _ in range(num_steps):
             g = grad_pred(w * x + b, y)
             w, b = w - lr * float(g @ x), b - lr * float(g.sum())  # ∂ŷᵢ/∂w = xᵢ, ∂ŷᵢ/∂b = 1
+    return w, b
+
+
+def _huber_fit_one_after_the_other(x, y, delta, lr, num_steps):
+    """Updates w, then computes b's gradient at the *new* w: not a gradient step on (w, b)."""
+    w, b = 0.0, 0.0
+    for _ in range(num_steps):
+        w = w - lr * float(losses.huber_grad(w * x + b, y, delta=delta) @ x)
+        b = b - lr * float(losses.huber_grad(w * x + b, y, delta=delta).sum())
     return w, b
 
 
@@ -338,6 +354,11 @@ def _log_probabilities_too(model, inputs):
     outputs = _outputs(model, inputs)
     exp_sums = outputs.exp().sum(dim=-1)
     return _outputs_are_probabilities(model, inputs) or bool(((exp_sums - 1).abs() < 1e-5).all())
+
+
+def _rows_sum_exactly_to_one(model, inputs):
+    outputs = _outputs(model, inputs)
+    return bool((outputs >= 0).all() and (outputs.sum(dim=-1) == 1).all())
 
 
 def _last_layer_is_softmax(model, inputs):
@@ -688,6 +709,19 @@ CROSS_ENTROPY = Exercise(
             _naive_smoothed,
         ),
         Mistake(
+            "you took the log of the softmax. For large logits a probability rounds to 0 and "
+            "its log is −inf, even with a stable softmax. Compute log p = z − logsumexp(z) "
+            "directly.",
+            _log_of_softmax,
+        ),
+        Mistake(
+            "your targets sum to 1 − ε: you scaled the one-hot part by (1 − ε) but did not add "
+            "ε/C to every class.",
+            lambda logits, labels, label_smoothing: losses.cross_entropy(
+                logits, (1 - label_smoothing) * np.eye(logits.shape[1])[labels]
+            ),
+        ),
+        Mistake(
             "your loss has the wrong sign. The loss is −Σ_c q_c log p_c, which is never negative.",
             lambda logits, labels, label_smoothing: (
                 -_smoothed_cross_entropy(logits, labels, label_smoothing)
@@ -951,6 +985,11 @@ HUBER_FIT = Exercise(
                 x, y, lr, num_steps, lambda pred, y: -losses.huber_grad(pred, y, delta=delta)
             ),
         ),
+        Mistake(
+            "you updated w first and then computed b's gradient at the new w. A gradient step "
+            "computes both gradients at the same (w, b), then updates both.",
+            _huber_fit_one_after_the_other,
+        ),
     ),
     hints=(
         "Start from w = b = 0. Each step computes the predictions ŷ = w x + b, the residuals "
@@ -1007,6 +1046,11 @@ DOUBLE_SOFTMAX = Exercise(
             "a layer (the temperature model): run the model and test its outputs.",
             _last_layer_is_softmax,
         ),
+        Mistake(
+            "you tested that the rows sum to exactly 1. In floating point a softmax row sums to "
+            "1 only up to rounding: compare with a tolerance.",
+            _rows_sum_exactly_to_one,
+        ),
     ),
     hints=(
         "Do not read the model's code: run it on `inputs` (inside `torch.no_grad()`) and look at "
@@ -1031,8 +1075,8 @@ BOUNDED_GRADIENT = Exercise(
     oracle=_torch_bounded_gradient_option,
     mistakes=(
         Mistake(
-            "the MSE's gradient, 2(ŷ − y)/n, grows in proportion to the error: a point 1000 "
-            "units off pulls 1000 times harder than a point 1 unit off.",
+            "the squared error's gradient, 2(ŷ − y), grows in proportion to the error: a point "
+            "1000 units off pulls 1000 times harder than a point 1 unit off.",
             lambda: 1,
         ),
         Mistake(

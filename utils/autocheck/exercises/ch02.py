@@ -100,14 +100,9 @@ def _max_stable_lr(hessian):
     return 2.0 / quadratic(hessian).a_max
 
 
-def _hessian_from_products(hvp, size):
-    """The Hessian as a matrix: its columns are the products H e_i."""
-    return np.column_stack([np.asarray(hvp(unit), dtype=np.float64) for unit in np.eye(size)])
-
-
 def _largest_eigenvalue(hvp, v0, num_iters):
     """a_max, the largest eigenvalue of the Hessian behind ``hvp``, by numpy.linalg.eigvalsh."""
-    return float(np.linalg.eigvalsh(_hessian_from_products(hvp, len(v0)))[-1])
+    return float(np.linalg.eigvalsh(hvp.hessian())[-1])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -164,8 +159,7 @@ def _torch_gradient_descent_until(grad_fn, theta0, lr, tol, max_steps):
 def _torch_largest_eigenvalue(hvp, v0, num_iters):
     import torch
 
-    hessian = torch.from_numpy(_hessian_from_products(hvp, len(v0)))
-    return torch.linalg.eigvalsh(hessian)[-1].item()
+    return torch.linalg.eigvalsh(torch.from_numpy(hvp.hessian()))[-1].item()
 
 
 def _torch_mlp_backward(params, x, labels):
@@ -247,6 +241,16 @@ def _diverging_quadratic_inputs(rng):
             "num_steps": 800}  # fmt: skip
 
 
+def _overflowing_step_inputs(rng):
+    def grad_fn(theta):
+        return 0.5 * theta  # ∇ of (a/2) θ² with a = 0.5: finite for every finite θ
+
+    # η a = 4 again, but η = 8 > 1: η ∇L overflows while ∇L is still finite. This θ₀ keeps
+    # every iterate out of the band where η ∇L overflows but θ − η ∇L would not (torch's fused
+    # update would then differ from θ - lr * grad).
+    return {"grad_fn": grad_fn, "theta0": np.array([1.5, -0.5]), "lr": 8.0, "num_steps": 800}
+
+
 def _exploding_quartic_inputs(rng):
     def grad_fn(theta):
         return 4.0 * theta**3  # ∇ of θ⁴: each step roughly cubes a large θ
@@ -293,11 +297,33 @@ def _until_at_minimum_inputs(rng):
             "max_steps": 100}  # fmt: skip
 
 
-def _products(hessian):
-    def hvp(v):
-        return hessian @ v  # H v, without ever handing out H
+class _Products:
+    """``hvp(v)`` = H v for a Hessian the learner never sees, refusing more products than two
+    passes of power iteration take: ``2 (num_iters + 1)``. Building H from d products, one per
+    unit vector, is therefore refused on the case with d larger than that, as it is out of reach
+    for a network. The reference and the oracle read H itself (``hessian()``)."""
 
-    return hvp
+    def __init__(self, hessian, num_iters):
+        self._hessian = hessian
+        self._budget = 2 * (num_iters + 1)
+        self._calls = 0
+
+    def __call__(self, v):
+        self._calls += 1
+        if self._calls > self._budget:
+            raise RuntimeError(
+                f"hvp was called more than {self._budget} times, 2 (num_iters + 1): power "
+                "iteration needs one product per iteration and one for the Rayleigh quotient, "
+                "in each of at most two passes"
+            )
+        return self._hessian @ v
+
+    def hessian(self):
+        return self._hessian.copy()
+
+
+def _products(hessian, v0, num_iters):
+    return {"hvp": _Products(hessian, num_iters), "v0": v0, "num_iters": num_iters}
 
 
 def _eigen_inputs(eigenvalues, num_iters=400):
@@ -308,7 +334,7 @@ def _eigen_inputs(eigenvalues, num_iters=400):
         rotation, _ = np.linalg.qr(rng.normal(size=(size, size)))
         hessian = rotation @ np.diag(eigenvalues) @ rotation.T
         hessian = (hessian + hessian.T) / 2
-        return {"hvp": _products(hessian), "v0": rng.normal(size=size), "num_iters": num_iters}
+        return _products(hessian, rng.normal(size=size), num_iters)
 
     return make
 
@@ -317,12 +343,12 @@ def _eigen_linear_regression(rng):
     x, _ = linear_regression(n=50, w=[2.0, -1.0], seed=int(rng.integers(1000)))
     design = np.hstack([x, np.ones((len(x), 1))])
     hessian = 2.0 / len(x) * design.T @ design  # ∇² of the MSE
-    return {"hvp": _products(hessian), "v0": rng.normal(size=3), "num_iters": 400}
+    return _products(hessian, rng.normal(size=3), 400)
 
 
 def _eigen_rosenbrock(rng):
     hessian = rosenbrock().hessian(np.array([0.0, 1.0]))  # curvature −398 along x₁, 200 along x₂
-    return {"hvp": _products(hessian), "v0": rng.normal(size=2), "num_iters": 400}
+    return _products(hessian, rng.normal(size=2), 400)
 
 
 def _mlp_inputs(n, d, h, c):
@@ -483,6 +509,19 @@ def _gd_with_divergent_row(grad_fn, theta0, lr, num_steps):
     return full[:last]
 
 
+def _gd_tests_the_gradient(grad_fn, theta0, lr, num_steps):
+    """Stops when ∇L(θ_t) is not finite, but never tests θ_{t+1} itself."""
+    theta, path = np.array(theta0, dtype=np.float64), [np.array(theta0, dtype=np.float64)]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(num_steps):
+            grad = np.asarray(grad_fn(theta))
+            if not np.all(np.isfinite(grad)):
+                break
+            theta = theta - lr * grad
+            path.append(theta)
+    return np.array(path)
+
+
 def _forward_check(f, grad_fn, x, direction, delta):
     numeric = (f(x + delta * direction) - f(x)) / delta  # forward difference: error O(Δ)
     return float(numeric), _directional_check(f, grad_fn, x, direction, delta)[1]
@@ -514,6 +553,17 @@ def _until_absolute_tol(grad_fn, theta0, lr, tol, max_steps):
                 return theta, step
             theta = theta - lr * grad
     return theta, max_steps
+
+
+def _until_strict(grad_fn, theta0, lr, tol, max_steps):
+    """``while ‖g‖ >= tol ‖g₀‖``: a zero gradient at θ₀ never passes the test."""
+    theta = np.array(theta0, dtype=np.float64)
+    grad, steps = grad_fn(theta), 0
+    first_norm = np.linalg.norm(grad)
+    while np.linalg.norm(grad) >= tol * first_norm and steps < max_steps:
+        theta = theta - lr * grad
+        grad, steps = grad_fn(theta), steps + 1
+    return theta, steps
 
 
 def _until_without_budget(grad_fn, theta0, lr, tol, max_steps):
@@ -631,6 +681,11 @@ GRADIENT_DESCENT = Exercise(
         Case(
             "θ⁴ from θ₀ ≈ 3 with η = 0.5, 20 steps: it explodes", _exploding_quartic_inputs, seed=26
         ),  # fmt: skip
+        Case(
+            "a flat quadratic (a = 0.5) with η = 8: the step overflows, the gradient stays finite",
+            _overflowing_step_inputs,
+            seed=27,
+        ),
     ),
     mistakes=(
         Mistake(
@@ -644,6 +699,12 @@ GRADIENT_DESCENT = Exercise(
             "your trajectory stops at the right step but keeps the first non-finite iterate. "
             "Leave it out: every row you return must be finite.",
             _gd_with_divergent_row,
+        ),
+        Mistake(
+            "you tested the gradient, not θ. When η > 1 the step η∇L can overflow while ∇L is "
+            "still finite, and an inf iterate slips into your trajectory. Test each new θ with "
+            "`np.isfinite`.",
+            _gd_tests_the_gradient,
         ),
         Mistake(
             "you climbed: θ + η∇L is gradient *ascent*. Gradient descent subtracts, "
@@ -1023,6 +1084,11 @@ STOPPING_RULE = Exercise(
             "`max_steps`.",
             _until_without_budget,
         ),
+        Mistake(
+            "you stop only when ‖∇L(θ_t)‖ < tol · ‖∇L(θ₀)‖, strictly. When θ₀ is already the "
+            "minimum both sides are 0 and your run never stops early. The rule is ≤.",
+            _until_strict,
+        ),
     ),
     hints=(
         "Compute ‖∇L(θ₀)‖ once, at the start: the tolerance is relative to it.",
@@ -1069,6 +1135,12 @@ LARGEST_EIGENVALUE = Exercise(
             "Rosenbrock's function at (0, 1): curvature −398 along x₁ and 200 along x₂",
             _eigen_rosenbrock,
             seed=86,
+        ),
+        Case(
+            "a 60 × 60 Hessian, a_max = 10 and the others at most 3, with num_iters = 25: "
+            "52 products are allowed, fewer than 60 columns",
+            _eigen_inputs([10.0, 3.0, *np.linspace(0.1, 2.5, 58)], num_iters=25),
+            seed=87,
         ),
     ),
     mistakes=(
@@ -1216,6 +1288,7 @@ DIFFERENCE_ORDER = Exercise(
     name="central_difference_order",
     title="The error of a central difference",
     reference=_central_difference_order,
+    judge=multiple_choice(4, _central_difference_order),
     oracle=_torch_central_difference_order,
     mistakes=(
         Mistake(

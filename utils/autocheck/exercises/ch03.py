@@ -823,6 +823,13 @@ ELASTIC_NET_STEP = Exercise(
             ),
         ),
         Mistake(
+            "you multiplied the soft-thresholded value by 1 + ηλ₂: the L2 part must shrink the "
+            "surviving entries, not enlarge them. Solve the zero-derivative condition for u again.",
+            lambda w, grad, lr, l1, l2: (
+                regularization.soft_threshold(w - lr * grad, lr * l1) * (1 + lr * l2)
+            ),
+        ),
+        Mistake(
             "the L2 part's strength in the proximal objective is ηλ₂, the step size times λ₂ "
             "(as the threshold is ηλ₁): you used λ₂ alone.",
             lambda w, grad, lr, l1, l2: (
@@ -849,9 +856,9 @@ def _network_inputs(shapes, lr, weight_decay):
 
     def make(rng):
         params = {name: rng.normal(size=shape) for name, shape in shapes.items()}
-        for name in params:
-            if name.startswith(("norm.", "bn.")) and name.endswith(".weight"):
-                params[name] = 1.0 + 0.1 * params[name]  # gains start near 1
+        for name, value in params.items():
+            if value.ndim == 1 and name.endswith(".weight"):
+                params[name] = 1.0 + 0.1 * value  # normalization gains start near 1
         grads = {name: rng.normal(size=np.shape(value)) for name, value in params.items()}
         return {"params": params, "grads": grads, "lr": lr, "weight_decay": weight_decay}
 
@@ -872,6 +879,15 @@ _CONVNET = {
     "conv.bias": (2,),
     "bn.weight": (2,),
     "bn.bias": (2,),
+}
+_GPT_BLOCK = {  # nanoGPT's names: the LayerNorms are ln_1 and ln_f, no "norm" in them
+    "wte.weight": (6, 4),
+    "ln_1.weight": (4,),
+    "ln_1.bias": (4,),
+    "attn.c_attn.weight": (12, 4),
+    "attn.c_attn.bias": (12,),
+    "ln_f.weight": (4,),
+    "lm_head.weight": (6, 4),
 }
 
 
@@ -906,6 +922,12 @@ SGD_STEP_WEIGHTS_ONLY = Exercise(
             seed=92,
         ),
         Case("the same MLP with λ = 0: a plain SGD step", _network_inputs(_MLP, 0.1, 0.0), seed=93),
+        Case(
+            "a GPT block named as nanoGPT names it (wte, ln_1, attn.c_attn, ln_f, lm_head), "
+            "η = 0.1, λ = 0.2",
+            _network_inputs(_GPT_BLOCK, 0.1, 0.2),
+            seed=94,
+        ),
     ),
     mistakes=(
         Mistake(
@@ -919,6 +941,30 @@ SGD_STEP_WEIGHTS_ONLY = Exercise(
             "matches `norm.weight` and `bn.weight`, the normalization gains, which are 1-D and "
             "must not be decayed. Decide by the parameter's number of dimensions, `ndim`.",
             _step_where(lambda name, param: name.endswith("weight")),
+        ),
+        Mistake(
+            "you picked the parameters by words in their names (`bias`, `norm`, `bn`). That fits "
+            "some models' names but not others': nanoGPT's LayerNorm gains are `ln_1.weight` and "
+            "`ln_f.weight`. Decide by the parameter's number of dimensions, `ndim`.",
+            _step_where(
+                lambda name, param: not any(word in name for word in ("bias", "norm", "bn"))
+            ),
+        ),
+        Mistake(
+            "the decay is not scaled by the learning rate: a decayed parameter shrinks by ηλθ "
+            "per step, not by λθ (exercise 3.4).",
+            lambda params, grads, lr, weight_decay: {
+                name: (1 - weight_decay * (np.ndim(param) >= 2)) * param - lr * grads[name]
+                for name, param in params.items()
+            },
+        ),
+        Mistake(
+            "you decayed the parameters *after* the gradient step, (1 − ηλ)(θ − η·g). Decay the "
+            "parameters you were given, as in exercise 3.4.",
+            lambda params, grads, lr, weight_decay: {
+                name: (1 - lr * weight_decay * (np.ndim(param) >= 2)) * (param - lr * grads[name])
+                for name, param in params.items()
+            },
         ),
         Mistake(
             "you decay the 1-D parameters and leave the matrices alone: it is the other way round.",
@@ -1039,7 +1085,7 @@ EARLY_STOPPING_LAMBDA = Exercise(
     mistakes=(
         Mistake(
             'you gave ηt, the "amount of training". A longer run regularizes *less*, so the '
-            "equivalent λ falls as ηt grows: λ ≈ 1/(ηt).",
+            "equivalent λ must fall as ηt grows: set ηat equal to a/λ and solve for λ.",
             lambda: STOPPING_LR * STOPPING_STEPS,
         ),
         Mistake(

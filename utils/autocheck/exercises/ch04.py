@@ -193,7 +193,7 @@ def _regression_run_case(rng):
     """Chapter 4's first problem, the MSE of ŷ = w·x + b, with its four rates × 1/a_max."""
     x, y = linear_regression(n=100, seed=0)
     features, target = np.hstack([x, np.ones_like(x)]), y[:, 0]
-    lam_max = np.linalg.eigvalsh(2.0 / len(x) * features.T @ features)[-1]  # ∇²L = (2/n) XᵀX
+    a_max = np.linalg.eigvalsh(2.0 / len(x) * features.T @ features)[-1]  # ∇²L = (2/n) XᵀX
 
     def loss_fn(theta):
         return losses.mse(features @ theta, target)
@@ -201,7 +201,7 @@ def _regression_run_case(rng):
     def grad_fn(theta):
         return features.T @ losses.mse_grad(features @ theta, target)  # Xᵀ ∂L/∂ŷ
 
-    rates = np.array([0.02, 1.0, 1.9, 2.1]) / lam_max
+    rates = np.array([0.02, 1.0, 1.9, 2.1]) / a_max
     return _run_inputs(loss_fn, grad_fn, np.zeros(2), rates, 30)
 
 
@@ -235,10 +235,10 @@ def _quadratic_run_case(rng):
     return _landscape_run_inputs(bowl, rng.normal(size=3), rates, 50)
 
 
-def _factor_case(eigenvalues, lr_times_lam_max):
+def _factor_case(eigenvalues, lr_times_a_max):
     def make(rng):
         return {
-            "lr": np.float64(lr_times_lam_max / max(eigenvalues)),
+            "lr": np.float64(lr_times_a_max / max(eigenvalues)),
             "A": _spd_matrix(rng, eigenvalues),
         }
 
@@ -999,6 +999,11 @@ MOMENTUM_STABLE_RATE = Exercise(
             "momentum with β > 0 makes the limit larger than 2/a, not smaller: the factor is "
             "1 + β.",
             lambda: 2 * (1 - MOMENTUM_BETA) / CURVATURE,
+        ),
+        Mistake(
+            "you divided 2/a by 1 + β: momentum *raises* the limit above 2/a, it does not lower "
+            "it. Put θ_t = (−1)ᵗ into the recursion and solve for η.",
+            lambda: 2 / (CURVATURE * (1 + MOMENTUM_BETA)),
         ),
         Mistake(
             "you dropped the 2: with β = 0 your limit would be 1/a, but plain gradient descent "
