@@ -158,6 +158,13 @@ def test_plus_inf_asks_about_an_overflow():
 def test_nan_asks_about_zero_over_zero():
     message = difference(np.nan, 1.0)
     assert "contains NaN" in message and "0/0" in message
+    assert "where a finite value is expected" in message
+
+
+def test_nan_where_minus_inf_is_expected_does_not_claim_a_finite_value():
+    message = difference(np.array([0.5, np.nan]), np.array([0.5, -np.inf]))
+    assert "contains NaN at 1 of 2 positions" in message
+    assert "where a number, not NaN, is expected" in message
 
 
 # ---------------------------------------------------------------------------------------------

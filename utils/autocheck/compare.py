@@ -318,7 +318,9 @@ def _nonfinite_difference(got: np.ndarray, expected: np.ndarray, path: str) -> s
     ):
         if bad.any():
             where = f"{_where(bad)} " if bad.ndim else ""
-            return f"{path} contains {kind} {where}where a finite value is expected ({reason}?)."
+            # A NaN may sit where ±inf is expected (a fully masked log-sum-exp is −inf).
+            wanted = "a finite value" if expected_finite[bad].all() else "a number, not NaN,"
+            return f"{path} contains {kind} {where}where {wanted} is expected ({reason}?)."
     return None
 
 
